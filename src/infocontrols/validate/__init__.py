@@ -1,0 +1,89 @@
+"""Validate a package: phase 1 reads and types every file, phase 2 checks every rule.
+
+Example:
+    >>> from infocontrols.validate import validate_package
+    >>> report = validate_package(".")                   # doctest: +SKIP
+    >>> report.ok, report.summary()                      # doctest: +SKIP
+    (True, '0 errors, 0 warnings in 10 tables (1,204 rows)')
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..contract import Contract, ContractError
+from .findings import ERROR, RULES, WARNING, Finding, Rule
+from .rules import HAND_RULES, BaselineError, Context
+from .structure import ParsedTable, read_table
+
+__all__ = ["Report", "validate_package", "validate_contract", "RULES", "Rule", "Finding", "ContractError", "BaselineError"]
+
+
+@dataclass
+class Report:
+    """Every finding of one validation run, with the tables and rows it read."""
+
+    findings: list[Finding] = field(default_factory=list)
+    tables: int = 0
+    rows: int = 0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        e, w = len(self.errors), len(self.warnings)
+        return (
+            f"{e:,} error{'s' if e != 1 else ''}, {w:,} warning{'s' if w != 1 else ''} "
+            f"in {self.tables} tables ({self.rows:,} rows)"
+        )
+
+    def by_rule(self, rule: str) -> list[Finding]:
+        return [f for f in self.findings if f.rule == rule]
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """Drop 'missing' findings for cells already reported as unparseable."""
+    unparsed = {(f.file, f.line, f.column) for f in findings if f.rule in ("DATE001", "TYPE001")}
+    return [f for f in findings if not (f.rule == "REQ001" and (f.file, f.line, f.column) in unparsed)]
+
+
+def validate_contract(contract: Contract, *, today: dt.date | None = None, baseline: str | None = None) -> Report:
+    """Validate the package that ``contract`` describes; see :func:`validate_package`."""
+    today = today or dt.date.today()
+    parsed: dict[str, ParsedTable] = {}
+    report = Report(tables=len(contract.tables))
+    for table in contract.tables.values():
+        parsed[table.name] = read_table(contract, table)
+        report.findings += parsed[table.name].findings
+        if parsed[table.name].frame is not None:
+            report.rows += parsed[table.name].frame.height
+    from .constraints import check_constraints  # imports pandera: only when validating
+
+    for table_parse in parsed.values():
+        report.findings += check_constraints(table_parse, contract)
+    context = Context(contract=contract, tables=parsed, today=today, baseline=baseline)
+    for rule in HAND_RULES:
+        report.findings += list(rule(context))
+    report.findings = _dedupe(report.findings)
+    report.findings.sort(key=lambda f: (f.rule, f.file, f.line, f.column))
+    return report
+
+
+def validate_package(root: str | Path = ".", *, today: dt.date | None = None, baseline: str | None = None) -> Report:
+    """Validate the package whose ``datapackage.json`` is in ``root``.
+
+    Returns a :class:`Report`; raises :class:`ContractError` when the descriptor cannot be
+    read and :class:`BaselineError` when ``baseline`` is not a readable git revision.
+    Never writes to the package and makes no network request.
+    """
+    return validate_contract(Contract.from_descriptor(root), today=today, baseline=baseline)

@@ -1,0 +1,113 @@
+"""Phase 2a: the schema's own constraints, as pandera checks generated from the contract.
+
+Nothing here is written twice: required, unique, pattern, minimum/maximum and the
+vocabulary of every field come from ``schema/`` through the contract.
+"""
+from __future__ import annotations
+
+import difflib
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from ..contract import Contract, Table
+from . import findings as F
+from .findings import Finding, finding
+from .structure import ParsedTable, line_of
+
+_DTYPES = {"date": pl.Date, "number": pl.Float64, "integer": pl.Int64}
+
+
+def pandera_schema(table: Table, contract: Contract) -> pa.DataFrameSchema:
+    """The pandera schema for ``table``: one Column per field, checks from its constraints."""
+    columns = {}
+    for f in table.fields:
+        checks = []
+        if f.pattern:
+            checks.append(pa.Check.str_matches(f.pattern))
+        if f.vocabulary and f.vocabulary in contract.vocabularies:
+            checks.append(pa.Check.isin(list(contract.vocabulary(f.vocabulary).codes)))
+        if f.minimum is not None:
+            checks.append(pa.Check.ge(f.minimum))
+        if f.maximum is not None:
+            checks.append(pa.Check.le(f.maximum))
+        single_key = tuple(table.primary_key) == (f.name,)
+        columns[f.name] = pa.Column(
+            _DTYPES.get(f.type, pl.Utf8),
+            checks=checks,
+            nullable=not f.required,
+            unique=f.unique or single_key,
+        )
+    composite = list(table.primary_key) if len(table.primary_key) > 1 else None
+    return pa.DataFrameSchema(columns, unique=composite, name=table.name)
+
+
+def did_you_mean(value: str, codes: tuple[str, ...]) -> str:
+    """' (did you mean 'x' or 'y'?)' for the closest codes, or '' when none is close."""
+    close = difflib.get_close_matches(value.lower().strip(), codes, n=2, cutoff=0.5)
+    if not close:
+        prefix = [c for c in codes if c.startswith(value.lower()[:3])] if len(value) >= 3 else []
+        close = prefix[:2]
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _message(table: Table, contract: Contract, column: str, check: str, value: str) -> tuple[F.Rule, str]:
+    if check == "not_nullable":
+        return F.REQ001, "required value is missing"
+    if check == "field_uniqueness":
+        if tuple(table.primary_key) == (column,):
+            return F.KEY001, f"duplicate primary key {value!r}"
+        return F.UNQ001, f"{value!r} appears more than once; {column} must be unique"
+    if check == "multiple_fields_uniqueness":
+        return F.KEY001, f"duplicate primary key ({', '.join(table.primary_key)})"
+    f = table.field(column)
+    if check.startswith("str_matches"):
+        if column.endswith("_id") or column == "retired_id" or column == "replaced_by":
+            return F.KEY002, f"{value!r} is not a valid ID: it must match {f.pattern}"
+        return F.PAT001, f"{value!r} does not match the pattern {f.pattern}"
+    if check.startswith("isin"):
+        vocab = contract.vocabulary(f.vocabulary)
+        return F.VOC001, f"{value!r} is not in vocabulary {f.vocabulary}{did_you_mean(value, vocab.codes)}"
+    if check.startswith("greater_than_or_equal_to"):
+        return F.RNG001, f"{value} is below the minimum {f.minimum}"
+    if check.startswith("less_than_or_equal_to"):
+        return F.RNG001, f"{value} is above the maximum {f.maximum}"
+    return F.PAT001, f"{value!r} fails check {check}"
+
+
+def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
+    """Run the generated pandera schema lazily and turn every failure case into a finding."""
+    table, frame = parsed.table, parsed.frame
+    if frame is None or frame.height == 0:
+        return []
+    schema = pandera_schema(table, contract)
+    try:
+        schema.validate(frame, lazy=True)
+        return []
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+    except SchemaError as exc:  # pragma: no cover - lazy mode raises SchemaErrors
+        cases = exc.failure_cases
+    out: list[Finding] = []
+    file = table.path
+    hints: dict[tuple[str, str, str], tuple[F.Rule, str]] = {}
+    composite_row = None
+    for case in cases.iter_rows(named=True):
+        column, check, index = case["column"], str(case["check"]), case["index"]
+        if index is None:
+            continue
+        if check == "multiple_fields_uniqueness":
+            if composite_row is None:
+                composite_row = frame.select(table.primary_key)
+            key = composite_row.row(index)
+            rule, message = F.KEY001, f"duplicate primary key ({', '.join(table.primary_key)}) = {key}"
+            out.append(finding(rule, file, line_of(index), ",".join(table.primary_key), ",".join(map(str, key)), message))
+            continue
+        value = "" if case["failure_case"] is None else str(case["failure_case"])
+        memo = (column, check, value)
+        if memo not in hints:
+            hints[memo] = _message(table, contract, column, check, value)
+        rule, message = hints[memo]
+        out.append(finding(rule, file, line_of(index), column, value, message))
+    return out

@@ -1,0 +1,76 @@
+"""Render a validation report as text (grouped and capped), JSON or GitHub annotations."""
+from __future__ import annotations
+
+import json
+from itertools import groupby
+
+from . import Report
+from .findings import RULES, Finding
+
+CAP = 5
+
+
+def location(f: Finding) -> str:
+    where = f.file
+    if f.line:
+        where += f":{f.line}"
+    if f.column:
+        where += f":{f.column}"
+    return where
+
+
+def as_line(f: Finding) -> str:
+    """``data/events.csv:14:event_type: error VOC001: 'censor' is not in vocabulary ...``"""
+    return f"{location(f)}: {f.severity} {f.rule}: {f.message}"
+
+
+def as_text(report: Report, cap: int = CAP) -> str:
+    """One line per finding, grouped by rule, the first ``cap`` of each, then the summary."""
+    lines: list[str] = []
+    for rule_id, group in groupby(report.findings, key=lambda f: f.rule):
+        group = list(group)
+        rule = RULES.get(rule_id)
+        lines.append(f"{rule_id} ({len(group):,}): {rule.description if rule else ''}")
+        lines += ["  " + as_line(f) for f in group[:cap]]
+        if len(group) > cap:
+            lines.append(f"  +{len(group) - cap:,} more")
+    lines.append(("valid: " if report.ok else "invalid: ") + report.summary())
+    return "\n".join(lines) + "\n"
+
+
+def as_json(report: Report) -> str:
+    """Every finding as a record, with the summary; for tools."""
+    return json.dumps(
+        {
+            "valid": report.ok,
+            "summary": report.summary(),
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "tables": report.tables,
+            "rows": report.rows,
+            "findings": [f.as_dict() for f in report.findings],
+        },
+        ensure_ascii=False,
+        indent=1,
+    ) + "\n"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def as_github(report: Report) -> str:
+    """``::error file=...,line=...::`` workflow commands, so findings show on the diff."""
+    lines = []
+    for f in report.findings:
+        level = "error" if f.severity == "error" else "warning"
+        props = f"file={f.file}"
+        if f.line:
+            props += f",line={f.line}"
+        title = f"{f.rule} {f.column}".strip()
+        lines.append(f"::{level} {props},title={_escape(title)}::{_escape(f.message)}")
+    lines.append(report.summary())
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"text": as_text, "json": as_json, "github": as_github}

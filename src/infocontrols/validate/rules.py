@@ -1,0 +1,458 @@
+"""Phase 2b: the hand-written rules that a Table Schema cannot say.
+
+Each rule is a function over the parsed tables that returns findings; they run on
+polars frames, so cost grows linearly with the rows. A rule skips a table that phase 1
+could not parse (that table already has its structural findings).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterable
+
+import polars as pl
+
+from ..contract import Contract
+from . import findings as F
+from .findings import Finding, finding
+from .structure import ParsedTable
+
+RuleFn = Callable[["Context"], Iterable[Finding]]
+HAND_RULES: list[RuleFn] = []
+
+ARCHIVE_HOSTS = (
+    "web.archive.org", "archive.org", "archive.today", "archive.ph", "archive.is",
+    "archive.li", "archive.vn", "archive.md", "archive.fo", "perma.cc",
+    "webcitation.org", "www.webcitation.org", "ghostarchive.org", "wayback.archive-it.org",
+)
+OFFICIAL_OUTLETS = ("government",)
+FORBIDDEN_CHARS = "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+SCHEDULED_BASES = ("scheduled", "effective")
+
+
+@dataclass
+class Context:
+    contract: Contract
+    tables: dict[str, ParsedTable]
+    today: dt.date
+    baseline: str | None = None
+
+    def frame(self, name: str) -> pl.DataFrame | None:
+        parsed = self.tables.get(name)
+        return parsed.frame if parsed is not None else None
+
+    def file(self, name: str) -> str:
+        return self.contract.table(name).path
+
+
+def hand_rule(fn: RuleFn) -> RuleFn:
+    HAND_RULES.append(fn)
+    return fn
+
+
+def rows(frame: pl.DataFrame, mask: pl.Expr, *columns: str) -> list[dict]:
+    """Rows of ``frame`` where ``mask`` holds, with their 0-based index as ``_row``."""
+    return frame.with_row_index("_row").filter(mask).select(["_row", *columns]).to_dicts()
+
+
+def line(row: dict) -> int:
+    return row["_row"] + 2
+
+
+# ---------------------------------------------------------------- vocabularies
+@hand_rule
+def vocabulary_entries(ctx: Context) -> Iterable[Finding]:
+    """VOC002: labels and definitions present; coded fields name an existing vocabulary."""
+    vocab = ctx.frame("vocabularies")
+    if vocab is None:
+        return
+    file = ctx.file("vocabularies")
+    for column in ("label", "definition"):
+        for r in rows(vocab, pl.col(column).is_null(), "vocabulary", "code"):
+            yield finding(F.VOC002, file, line(r), column, r["code"], f"vocabulary {r['vocabulary']} code {r['code']!r} has no {column}")
+    known = set(vocab["vocabulary"].drop_nulls().unique().to_list())
+    for table in ctx.contract.tables.values():
+        for f in table.fields:
+            if f.vocabulary and f.vocabulary not in known:
+                yield finding(F.VOC002, table.schema_path or table.path, 0, f.name, f.vocabulary, f"field {table.name}.{f.name} names vocabulary {f.vocabulary!r}, which has no entries in {file}")
+
+
+# ---------------------------------------------------------------- keys
+@hand_rule
+def foreign_keys(ctx: Context) -> Iterable[Finding]:
+    """KEY003 / SRC002: every foreign key resolves."""
+    for table in ctx.contract.tables.values():
+        frame, ref_parsed = ctx.frame(table.name), None
+        if frame is None:
+            continue
+        for fk in table.foreign_keys:
+            ref = ctx.frame(fk.reference_table)
+            if ref is None:
+                continue
+            cols = list(fk.fields)
+            keys = ref.select([pl.col(r).alias(c) for c, r in zip(cols, fk.reference_fields)]).unique()
+            present = frame.with_row_index("_row").filter(pl.all_horizontal([pl.col(c).is_not_null() for c in cols]))
+            missing = present.join(keys, on=cols, how="anti").sort("_row")
+            rule = F.SRC002 if fk.reference_table == "event_sources" else F.KEY003
+            ref_file = ctx.file(fk.reference_table)
+            for r in missing.select(["_row", *cols]).to_dicts():
+                value = ",".join(str(r[c]) for c in cols)
+                if rule is F.SRC002:
+                    message = f"figure cites source {r[cols[1]]!r}, which is not linked to event {r[cols[0]]!r} in {ref_file}"
+                else:
+                    message = f"{value!r} is not a {'/'.join(fk.reference_fields)} in {ref_file}"
+                yield finding(rule, table.path, line(r), ",".join(cols), value, message)
+
+
+def _id_tables(ctx: Context):
+    for table in ctx.contract.tables.values():
+        if table.id_prefix and ctx.frame(table.name) is not None:
+            yield table, ctx.frame(table.name)
+
+
+@hand_rule
+def retired_ids(ctx: Context) -> Iterable[Finding]:
+    """KEY004 and KEY006: retired IDs stay retired; replacements exist."""
+    retired = ctx.frame("retired_ids")
+    if retired is None or retired.height == 0:
+        return
+    retired_set = set(retired["retired_id"].drop_nulls().to_list())
+    all_ids: set[str] = set()
+    for table, frame in _id_tables(ctx):
+        key = table.primary_key[0]
+        all_ids.update(frame[key].drop_nulls().to_list())
+        for r in rows(frame, pl.col(key).is_in(list(retired_set)), key):
+            yield finding(F.KEY004, table.path, line(r), key, r[key], f"{r[key]!r} was retired (see data/retired_ids.csv) and may not be used again; choose a new ID")
+    for r in rows(retired, pl.col("replaced_by").is_not_null(), "replaced_by"):
+        if r["replaced_by"] not in all_ids:
+            yield finding(F.KEY006, ctx.file("retired_ids"), line(r), "replaced_by", r["replaced_by"], f"replacement {r['replaced_by']!r} does not exist in the data")
+
+
+def _ids_at(ctx: Context, ref: str, path: str, key: str) -> set[str]:
+    try:
+        shown = subprocess.run(
+            ["git", "-C", str(ctx.contract.root), "show", f"{ref}:./{path}"],
+            capture_output=True, check=False, timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BaselineError(f"cannot run git for --baseline {ref}: {exc}") from None
+    if shown.returncode != 0:
+        message = shown.stderr.decode("utf-8", "replace").strip()
+        if "exists on disk, but not in" in message or "does not exist in" in message:
+            return set()
+        raise BaselineError(f"--baseline {ref}: {message or 'git show failed'}")
+    try:
+        frame = pl.read_csv(shown.stdout, infer_schema=False, columns=[key])
+    except Exception as exc:  # noqa: BLE001 - any unreadable baseline file
+        raise BaselineError(f"--baseline {ref}: cannot read {path} at that revision: {exc}") from None
+    return set(frame[key].drop_nulls().to_list())
+
+
+class BaselineError(Exception):
+    """The baseline revision cannot be read (not a git checkout, unknown ref)."""
+
+
+@hand_rule
+def baseline_ids(ctx: Context) -> Iterable[Finding]:
+    """KEY005: IDs gone since the baseline revision must be listed as retired."""
+    if not ctx.baseline:
+        return
+    retired = ctx.frame("retired_ids")
+    retired_set = set(retired["retired_id"].drop_nulls().to_list()) if retired is not None else set()
+    for table, frame in _id_tables(ctx):
+        key = table.primary_key[0]
+        gone = _ids_at(ctx, ctx.baseline, table.path, key) - set(frame[key].drop_nulls().to_list()) - retired_set
+        for value in sorted(gone):
+            yield finding(F.KEY005, table.path, 0, key, value, f"{value!r} existed at {ctx.baseline} and is gone: IDs are permanent; restore it or add it to data/retired_ids.csv with its replacement and reason")
+
+
+# ---------------------------------------------------------------- dates
+_PRECISION_FITS = {
+    "day": pl.col("date_end") == pl.col("date_start"),
+    "week": (pl.col("date_end") - pl.col("date_start")).dt.total_days() <= 6,
+    "month": (pl.col("date_start").dt.day() == 1)
+    & (pl.col("date_end") == pl.col("date_start").dt.month_end()),
+    "year": (pl.col("date_start").dt.month() == 1) & (pl.col("date_start").dt.day() == 1)
+    & (pl.col("date_end").dt.month() == 12) & (pl.col("date_end").dt.day() == 31)
+    & (pl.col("date_end").dt.year() == pl.col("date_start").dt.year()),
+}
+_PRECISION_TEXT = {
+    "day": "date_end must equal date_start",
+    "week": "the range may span at most 7 days",
+    "month": "the range must run from the first to the last day of one month",
+    "year": "the range must run from 1 January to 31 December of one year",
+}
+
+
+@hand_rule
+def event_dates(ctx: Context) -> Iterable[Finding]:
+    """DATE002, DATE003, DATE004 for events."""
+    events = ctx.frame("events")
+    if events is None:
+        return
+    file = ctx.file("events")
+    both = pl.col("date_start").is_not_null() & pl.col("date_end").is_not_null()
+    for r in rows(events, both & (pl.col("date_start") > pl.col("date_end")), "date_start", "date_end"):
+        yield finding(F.DATE002, file, line(r), "date_end", r["date_end"], f"date_end {r['date_end']} is before date_start {r['date_start']}")
+    ordered = both & (pl.col("date_start") <= pl.col("date_end"))
+    for precision, fits in _PRECISION_FITS.items():
+        mask = ordered & (pl.col("date_precision") == precision) & ~fits
+        for r in rows(events, mask, "date_start", "date_end"):
+            yield finding(F.DATE003, file, line(r), "date_end", r["date_end"], f"{r['date_start']}..{r['date_end']} does not fit precision {precision!r}: {_PRECISION_TEXT[precision]}")
+    future = pl.col("date_start") > ctx.today
+    mask = future & ~pl.col("date_basis").is_in(list(SCHEDULED_BASES)).fill_null(False)
+    for r in rows(events, mask, "date_start", "date_basis"):
+        yield finding(F.DATE004, file, line(r), "date_start", r["date_start"], f"date_start {r['date_start']} is after today ({ctx.today}); only a 'scheduled' or 'effective' date_basis may lie in the future")
+
+
+@hand_rule
+def measure_dates(ctx: Context) -> Iterable[Finding]:
+    """DATE002, DATE004 and DATE007 for measures."""
+    measures = ctx.frame("measures")
+    if measures is None:
+        return
+    file = ctx.file("measures")
+    for r in rows(measures, pl.col("date_announced") > ctx.today, "date_announced"):
+        yield finding(F.DATE004, file, line(r), "date_announced", r["date_announced"], f"date_announced {r['date_announced']} is after today ({ctx.today})")
+    for r in rows(measures, pl.col("date_ended") < pl.col("date_effective"), "date_ended", "date_effective"):
+        yield finding(F.DATE002, file, line(r), "date_ended", r["date_ended"], f"date_ended {r['date_ended']} is before date_effective {r['date_effective']}")
+    for r in rows(measures, pl.col("date_effective") < pl.col("date_announced"), "date_effective", "date_announced"):
+        yield finding(F.DATE007, file, line(r), "date_effective", r["date_effective"], f"takes effect {r['date_effective']}, before it was announced {r['date_announced']}; check both dates")
+
+
+@hand_rule
+def source_dates(ctx: Context) -> Iterable[Finding]:
+    """DATE005: published_on <= accessed_on <= today."""
+    sources = ctx.frame("sources")
+    if sources is None:
+        return
+    file = ctx.file("sources")
+    for r in rows(sources, pl.col("published_on") > pl.col("accessed_on"), "published_on", "accessed_on"):
+        yield finding(F.DATE005, file, line(r), "published_on", r["published_on"], f"published_on {r['published_on']} is after accessed_on {r['accessed_on']}")
+    for column in ("published_on", "accessed_on"):
+        for r in rows(sources, pl.col(column) > ctx.today, column):
+            yield finding(F.DATE005, file, line(r), column, r[column], f"{column} {r[column]} is after today ({ctx.today})")
+
+
+@hand_rule
+def sources_before_event(ctx: Context) -> Iterable[Finding]:
+    """DATE006: supporting sources all published before date_start need a scheduled basis."""
+    events, links, sources = ctx.frame("events"), ctx.frame("event_sources"), ctx.frame("sources")
+    if events is None or links is None or sources is None:
+        return
+    supporting = links.filter(pl.col("stance") == "supports").join(
+        sources.select("source_id", "published_on"), on="source_id", how="inner"
+    )
+    latest = supporting.group_by("event_id").agg(
+        pl.col("published_on").max().alias("latest"),
+        pl.col("published_on").null_count().alias("undated"),
+    )
+    checked = events.with_row_index("_row").join(latest, on="event_id", how="inner")
+    mask = (
+        (pl.col("undated") == 0)
+        & (pl.col("latest") < pl.col("date_start"))
+        & ~pl.col("date_basis").is_in(list(SCHEDULED_BASES)).fill_null(False)
+    )
+    for r in checked.filter(mask).sort("_row").select("_row", "event_id", "date_start", "latest").to_dicts():
+        yield finding(F.DATE006, ctx.file("events"), line(r), "date_basis", r["event_id"], f"every supporting source was published by {r['latest']}, before date_start {r['date_start']}: a date reported in advance needs date_basis 'scheduled' or 'effective'")
+
+
+# ---------------------------------------------------------------- sources and evidence
+@hand_rule
+def events_have_sources(ctx: Context) -> Iterable[Finding]:
+    """SRC001: every event has a supporting source."""
+    events, links = ctx.frame("events"), ctx.frame("event_sources")
+    if events is None or links is None:
+        return
+    supported = links.filter(pl.col("stance") == "supports").select("event_id").unique()
+    missing = events.with_row_index("_row").join(supported, on="event_id", how="anti").sort("_row")
+    for r in missing.select("_row", "event_id").to_dicts():
+        yield finding(F.SRC001, ctx.file("events"), line(r), "event_id", r["event_id"], f"event {r['event_id']!r} has no source with stance 'supports' in {ctx.file('event_sources')}")
+
+
+def _url_problem_exprs(column: str) -> list[tuple[pl.Expr, str]]:
+    c = pl.col(column)
+    authority = c.str.extract(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)", 1)
+    return [
+        (c.str.contains(r"\s"), "contains whitespace"),
+        (~c.str.contains(r"^(?i)https?://"), "is not an absolute http(s) URL"),
+        (authority.str.contains("@").fill_null(False), "embeds credentials (user@host)"),
+        (c.str.contains(r"^(?i)https?://").fill_null(False) & (authority.str.replace(r":\d*$", "").str.len_chars() == 0).fill_null(True), "has no host"),
+    ]
+
+
+@hand_rule
+def source_urls(ctx: Context) -> Iterable[Finding]:
+    """SRC003, SRC004, SRC005: well-formed, distinct URLs; archive links to archives."""
+    sources = ctx.frame("sources")
+    if sources is None:
+        return
+    file = ctx.file("sources")
+    for column in ("url", "archive_url"):
+        for problem, text in _url_problem_exprs(column):
+            for r in rows(sources, pl.col(column).is_not_null() & problem.fill_null(False), column):
+                yield finding(F.SRC003, file, line(r), column, r[column], f"{column} {text}")
+    host = pl.col("archive_url").str.extract(r"^(?i)https?://([^/?#:]+)", 1).str.to_lowercase()
+    for r in rows(sources, pl.col("archive_url").is_not_null() & ~host.is_in(list(ARCHIVE_HOSTS)).fill_null(False), "archive_url"):
+        yield finding(F.SRC005, file, line(r), "archive_url", r["archive_url"], "archive_url is not on a known web archive (" + ", ".join(ARCHIVE_HOSTS[:6]) + ", ...)")
+    normal = (
+        pl.col("url").str.to_lowercase().str.replace(r"^https?://(www\.)?", "").str.replace(r"#.*$", "").str.replace(r"/+$", "")
+    )
+    keyed = sources.with_row_index("_row").with_columns(normal.alias("_norm")).filter(pl.col("url").is_not_null())
+    dup = keyed.filter(pl.col("_norm").is_duplicated() & ~pl.col("url").is_duplicated())
+    first = keyed.group_by("_norm").agg(pl.col("_row").min().alias("_first"))
+    for r in dup.join(first, on="_norm").filter(pl.col("_row") != pl.col("_first")).sort("_row").to_dicts():
+        yield finding(F.SRC004, file, line(r), "url", r["url"], f"same page as the URL on line {r['_first'] + 2} (differs only in scheme, 'www.', trailing slash or fragment)")
+
+
+@hand_rule
+def unreferenced(ctx: Context) -> Iterable[Finding]:
+    """SRC006, SRC007: sources and actors nothing refers to."""
+    sources = ctx.frame("sources")
+    cited = [f["source_id"] for f in (ctx.frame("event_sources"), ctx.frame("figures")) if f is not None]
+    if sources is not None and cited:
+        used = pl.concat([c.unique() for c in cited]).unique()
+        for r in rows(sources, ~pl.col("source_id").is_in(used.implode()), "source_id"):
+            yield finding(F.SRC006, ctx.file("sources"), line(r), "source_id", r["source_id"], f"source {r['source_id']!r} is not cited by any event or figure")
+    actors = ctx.frame("actors")
+    refs = []
+    for name, column in (("event_actors", "actor_id"), ("actors", "parent_actor_id"), ("measures", "authority_actor_id")):
+        frame = ctx.frame(name)
+        if frame is not None:
+            refs.append(frame[column].drop_nulls().alias("actor_id"))
+    if actors is not None and refs:
+        used = pl.concat(refs).unique()
+        for r in rows(actors, ~pl.col("actor_id").is_in(used.implode()), "actor_id"):
+            yield finding(F.SRC007, ctx.file("actors"), line(r), "actor_id", r["actor_id"], f"actor {r['actor_id']!r} takes part in no event and nothing refers to it")
+
+
+@hand_rule
+def evidence(ctx: Context) -> Iterable[Finding]:
+    """EVD001 and EVD002: evidence_status agrees with the linked sources."""
+    events, links, sources = ctx.frame("events"), ctx.frame("event_sources"), ctx.frame("sources")
+    if events is None or links is None or sources is None:
+        return
+    file = ctx.file("events")
+    contradicted = links.filter(pl.col("stance") == "contradicts").select("event_id").unique()
+    disputed = events.with_row_index("_row").filter(pl.col("evidence_status") == "disputed")
+    for r in disputed.join(contradicted, on="event_id", how="anti").sort("_row").select("_row", "event_id").to_dicts():
+        yield finding(F.EVD001, file, line(r), "evidence_status", "disputed", f"event {r['event_id']!r} is 'disputed' but links no source with stance 'contradicts'")
+    outlet = pl.coalesce(pl.col("original_outlet"), pl.col("outlet")).str.to_lowercase()
+    support = links.filter(pl.col("stance") == "supports").join(
+        sources.select("source_id", outlet.alias("_outlet"), "outlet_type"), on="source_id", how="inner"
+    )
+    strength = support.group_by("event_id").agg(
+        pl.col("_outlet").n_unique().alias("outlets"),
+        pl.col("outlet_type").is_in(list(OFFICIAL_OUTLETS)).any().alias("official"),
+    )
+    confirmed = events.with_row_index("_row").filter(pl.col("evidence_status") == "confirmed").join(strength, on="event_id", how="left")
+    weak = confirmed.filter(~(pl.col("official").fill_null(False) | (pl.col("outlets").fill_null(0) >= 2)))
+    for r in weak.sort("_row").select("_row", "event_id", "outlets").to_dicts():
+        yield finding(F.EVD002, file, line(r), "evidence_status", "confirmed", f"event {r['event_id']!r} is 'confirmed' with {r['outlets'] or 0} independent supporting outlet(s) and no official source; use 'reported' or add a source")
+
+
+# ---------------------------------------------------------------- text hygiene
+@hand_rule
+def text_hygiene(ctx: Context) -> Iterable[Finding]:
+    """TXT001-TXT004 over every text cell of every table."""
+    for table in ctx.contract.tables.values():
+        parsed = ctx.tables.get(table.name)
+        if parsed is None or parsed.raw is None:
+            continue
+        raw = parsed.raw
+        text_columns = [f.name for f in table.fields if f.is_text]
+        checks = []
+        for c in text_columns:
+            col = pl.col(c)
+            checks += [
+                (c, F.TXT002, col.str.contains(FORBIDDEN_CHARS), "contains a control, bidirectional-override or zero-width character"),
+                (c, F.TXT003, col.str.contains(r"^\s|\s$"), "has leading or trailing whitespace"),
+                (c, F.TXT004, col.str.contains(r"^[=+\-@]"), "starts with '=', '+', '-' or '@', which spreadsheets run as a formula; reword it"),
+                (c, F.TXT001, col.str.normalize("NFC") != col, "is not in Unicode NFC form; normalise it (unicodedata.normalize('NFC', text))"),
+            ]
+        if not checks:
+            continue
+        flags = raw.select([expr.fill_null(False).alias(f"{i}") for i, (_, _, expr, _) in enumerate(checks)])
+        any_flag = flags.select(pl.any_horizontal(pl.all()).alias("any"))["any"]
+        if not any_flag.any():
+            continue
+        hits = flags.with_row_index("_row").filter(any_flag)
+        for i, (column, rule, _, text) in enumerate(checks):
+            for index in hits.filter(pl.col(f"{i}"))["_row"].to_list():
+                value = raw[column][index]
+                yield finding(rule, table.path, index + 2, column, value[:80], f"{column} {text}")
+
+
+# ---------------------------------------------------------------- codes
+@lru_cache(maxsize=1)
+def _iso_countries() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+@lru_cache(maxsize=1)
+def _iso_subdivisions() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(s.code for s in pycountry.subdivisions)
+
+
+@lru_cache(maxsize=4096)
+def _language_ok(tag: str) -> bool:
+    import langcodes
+
+    return langcodes.tag_is_valid(tag)
+
+
+@hand_rule
+def iso_codes(ctx: Context) -> Iterable[Finding]:
+    """ISO001, ISO002, ISO003: country, subdivision and language codes."""
+    countries, subdivisions = _iso_countries(), _iso_subdivisions()
+    for table in ctx.contract.tables.values():
+        frame = ctx.frame(table.name)
+        if frame is None:
+            continue
+        names = table.field_names
+        if "country" in names:
+            for r in rows(frame, pl.col("country").is_not_null() & ~pl.col("country").is_in(list(countries)), "country"):
+                yield finding(F.ISO001, table.path, line(r), "country", r["country"], f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code")
+        if "admin1" in names:
+            bad = pl.col("admin1").is_not_null() & ~pl.col("admin1").is_in(list(subdivisions))
+            for r in rows(frame, bad, "admin1"):
+                yield finding(F.ISO002, table.path, line(r), "admin1", r["admin1"], f"{r['admin1']!r} is not an ISO 3166-2 subdivision code")
+            if "country" in names:
+                other = pl.col("admin1").is_in(list(subdivisions)) & (pl.col("admin1").str.slice(0, 2) != pl.col("country"))
+                for r in rows(frame, other.fill_null(False), "admin1", "country"):
+                    yield finding(F.ISO002, table.path, line(r), "admin1", r["admin1"], f"{r['admin1']!r} is not a subdivision of country {r['country']!r}")
+        if "jurisdiction" in names:
+            bad = pl.col("jurisdiction").is_not_null() & ~pl.col("jurisdiction").is_in(list(countries | subdivisions))
+            for r in rows(frame, bad, "jurisdiction"):
+                yield finding(F.ISO002, table.path, line(r), "jurisdiction", r["jurisdiction"], f"{r['jurisdiction']!r} is neither an ISO 3166-1 country code nor an ISO 3166-2 subdivision code")
+        if "language" in names:
+            tags = frame["language"].drop_nulls().unique().to_list()
+            bad_tags = [t for t in tags if not _language_ok(t)]
+            for r in rows(frame, pl.col("language").is_in(bad_tags), "language"):
+                yield finding(F.ISO003, table.path, line(r), "language", r["language"], f"{r['language']!r} is not a valid BCP 47 language tag (e.g. en, zh-Hans, zh-Hant)")
+
+
+# ---------------------------------------------------------------- order
+@hand_rule
+def sorted_rows(ctx: Context) -> Iterable[Finding]:
+    """ORD001: rows sorted by primary key (the first row out of place is reported)."""
+    for table in ctx.contract.tables.values():
+        frame = ctx.frame(table.name)
+        key = list(table.sort_key)
+        if frame is None or frame.height < 2 or not key:
+            continue
+        order = frame.select(key).with_row_index("_row").sort(key, nulls_last=True, maintain_order=True)["_row"]
+        misplaced = (order != pl.Series(range(frame.height), dtype=order.dtype))
+        if not misplaced.any():
+            continue
+        position = misplaced.arg_true()[0]
+        row = order[position]
+        value = ",".join(str(frame[k][position]) for k in key)
+        should = ",".join(str(frame[k][row]) for k in key)
+        yield finding(F.ORD001, table.path, position + 2, ",".join(key), value, f"rows are not sorted by ({', '.join(key)}): line {row + 2} ({should!r}) belongs here; sort the file")

@@ -1,0 +1,226 @@
+"""Phase 1: read every resource file, check its bytes and header, and type its cells.
+
+The result is, for each table that could be parsed, a polars DataFrame whose columns
+carry the schema's types (dates as Date, numbers as Float64, text as String). A cell
+that does not parse to its type is reported here and set to null, so that phase 2 runs
+on everything that could be read.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..contract import Contract, Table
+from . import findings as F
+from .findings import Finding, finding
+
+MAX_CELL_CHARS = 20_000
+DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+@dataclass
+class ParsedTable:
+    """A table as phase 1 read it. ``frame`` is None when it could not be parsed."""
+
+    table: Table
+    frame: pl.DataFrame | None = None
+    raw: pl.DataFrame | None = None  # the same cells as text, before typing
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.frame is not None
+
+
+def line_of(row_index: int) -> int:
+    """File line of a data row: the header is line 1 and cells never hold line breaks."""
+    return row_index + 2
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _scan_rows(text: str, table: Table, file: str) -> list[Finding]:
+    """Slow path, used only when the fast parser disagrees with the line count:
+    find the exact lines with wrong cell counts, bad quotes or line breaks in cells."""
+    out: list[Finding] = []
+    n_fields = len(table.fields)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for row in reader:
+            end = reader.line_num
+            if reader.line_num == 1:
+                start = end + 1
+                continue
+            if end != start:
+                out.append(finding(F.STR008, file, start, "", "", f"a quoted cell spans lines {start}-{end}: cells may not contain line breaks (check for an unbalanced quote)"))
+            elif row and len(row) != n_fields:
+                out.append(finding(F.STR008, file, start, "", "", f"row has {len(row)} cells, the header has {n_fields}"))
+            start = end + 1
+    except csv.Error as exc:
+        out.append(finding(F.STR008, file, start, "", "", f"cannot parse CSV from here: {exc} (check for an unbalanced quote)"))
+    if not out:
+        out.append(finding(F.STR008, file, 0, "", "", "the CSV parser could not read this file; check quoting and cell counts"))
+    return out
+
+
+def _decode(data: bytes, file: str) -> tuple[str | None, list[Finding]]:
+    """Check the bytes: emptiness, BOMs, NUL, UTF-8, line endings."""
+    out: list[Finding] = []
+    if not data:
+        return None, [finding(F.STR006, file, 0, "", "", "file is empty: it needs at least the header row")]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None, [finding(F.STR002, file, 1, "", "", "file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8 without BOM")]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        return None, [finding(F.STR005, file, _line_at(data, nul), "", "", "file contains a NUL byte; it may be UTF-16 or binary: save it as UTF-8 text")]
+    if data.startswith(codecs.BOM_UTF8):
+        out.append(finding(F.STR003, file, 1, "", "", "file starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM"))
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start:exc.start + 4]
+        return None, out + [finding(F.STR002, file, _line_at(data, exc.start), "", repr(bad), f"file is not valid UTF-8 (byte {bad[:1].hex()} at offset {exc.start}); it may be Latin-1 or Windows-1252: save it as UTF-8")]
+    crlf = data.find(b"\r")
+    if crlf >= 0:
+        kind = "CRLF" if data[crlf:crlf + 2] == b"\r\n" else "CR"
+        out.append(finding(F.STR004, file, _line_at(data, crlf), "", "", f"line ends with {kind}; use LF line endings (git: set core.autocrlf=input)"))
+    return text, out
+
+
+def _check_header(text: str, table: Table, file: str) -> list[Finding]:
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        header = next(csv.reader([first_line]))
+    except (csv.Error, StopIteration):
+        header = []
+    expected = table.field_names
+    if header == expected:
+        return []
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    parts = []
+    if missing:
+        parts.append("missing column(s) " + ", ".join(missing))
+    if extra:
+        parts.append("unexpected column(s) " + ", ".join(repr(c) for c in extra))
+    if not missing and not extra:
+        parts.append("columns are out of order")
+    message = "; ".join(parts) + f". Expected header: {','.join(expected)}"
+    return [finding(F.STR007, file, 1, "", first_line[:200], message)]
+
+
+def _read_cells(text: str, table: Table, file: str) -> tuple[pl.DataFrame | None, list[Finding]]:
+    names = table.field_names
+    data = text.encode("utf-8")
+    n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    try:
+        arrow = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None, _scan_rows(text, table, file)
+    if arrow.num_rows != n_lines - 1:
+        # Blank lines or cells spanning lines: find them precisely.
+        problems = _scan_rows(text, table, file)
+        blank = [i + 1 for i, line in enumerate(text.split("\n")[:n_lines]) if not line.strip()]
+        problems = [p for p in problems if p.line != 0] + [
+            finding(F.STR008, file, ln, "", "", "blank line; remove it") for ln in blank
+        ]
+        return None, problems or [finding(F.STR008, file, 0, "", "", "row count does not match line count")]
+    return pl.from_arrow(arrow), []
+
+
+def _type_cells(raw: pl.DataFrame, table: Table, file: str) -> tuple[pl.DataFrame, list[Finding]]:
+    out: list[Finding] = []
+    typed = []
+    for f in table.fields:
+        col = pl.col(f.name)
+        if f.type == "date":
+            parsed = col.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+            ok_shape = col.str.contains(DATE_SHAPE)
+            typed.append(pl.when(ok_shape).then(parsed).otherwise(None).alias(f.name))
+        elif f.type in ("number", "integer"):
+            typed.append(col.str.strip_chars().cast(pl.Float64 if f.type == "number" else pl.Int64, strict=False).alias(f.name))
+        else:
+            typed.append(col)
+    frame = raw.select(typed)
+    checked = [f for f in table.fields if f.type in ("date", "number", "integer")]
+    if checked:
+        bad = raw.with_row_index("_row").filter(
+            pl.any_horizontal([pl.col(f.name).is_not_null() & frame[f.name].is_null() for f in checked])
+        )
+        for row in bad.iter_rows(named=True):
+            for f in checked:
+                value = row[f.name]
+                if value is None or frame[f.name][row["_row"]] is not None:
+                    continue
+                if f.type == "date":
+                    out.append(finding(F.DATE001, file, line_of(row["_row"]), f.name, value, f"{value!r} is not a real date in YYYY-MM-DD form"))
+                else:
+                    out.append(finding(F.TYPE001, file, line_of(row["_row"]), f.name, value, f"{value!r} is not a {f.type}"))
+    return frame, out
+
+
+def _oversized_cells(raw: pl.DataFrame, file: str) -> list[Finding]:
+    out = []
+    lengths = raw.select([pl.col(c).str.len_chars().alias(c) for c in raw.columns])
+    for c in raw.columns:
+        rows = lengths.with_row_index("_row").filter(pl.col(c) > MAX_CELL_CHARS)
+        for r in rows.iter_rows(named=True):
+            out.append(finding(F.STR009, file, line_of(r["_row"]), c, f"{r[c]:,} characters", f"cell has {r[c]:,} characters; the limit is {MAX_CELL_CHARS:,}"))
+    return out
+
+
+def read_table(contract: Contract, table: Table) -> ParsedTable:
+    """Read, check and type one table. Never raises for bad data."""
+    file = table.path
+    path = contract.root / table.path
+    parsed = ParsedTable(table)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        parsed.findings.append(finding(F.STR001, file, 0, "", "", f"file not found; the descriptor lists it as resource '{table.name}'"))
+        return parsed
+    except OSError as exc:
+        parsed.findings.append(finding(F.STR001, file, 0, "", "", f"cannot read file: {exc.strerror or exc}"))
+        return parsed
+    text, problems = _decode(data, file)
+    parsed.findings += problems
+    if text is None:
+        return parsed
+    header_problems = _check_header(text, table, file)
+    parsed.findings += header_problems
+    if header_problems:
+        return parsed
+    raw, problems = _read_cells(text, table, file)
+    parsed.findings += problems
+    if raw is None:
+        return parsed
+    if raw.height == 0 and not table.empty_allowed:
+        parsed.findings.append(finding(F.STR010, file, 1, "", "", "table has a header but no rows"))
+    oversized = _oversized_cells(raw, file)
+    parsed.findings += oversized
+    if oversized:
+        return parsed
+    parsed.raw = raw
+    parsed.frame, problems = _type_cells(raw, table, file)
+    parsed.findings += problems
+    return parsed

@@ -155,6 +155,46 @@ def _source(tables: Tables, spec: dict, accessed_on: str) -> str:
     return source_id
 
 
+def _link(tables: Tables, event_id: str, spec: dict, accessed_on: str) -> None:
+    """Attach the actors, measures, sources and figures of ``spec`` to ``event_id``."""
+    existing = {(r["event_id"], r["actor_id"], r["role"]) for r in tables.rows["event_actors"]}
+    existing |= {(r["event_id"], r["measure_id"], r["relation"]) for r in tables.rows["event_measures"]}
+    links = existing
+    for a in spec.get("actors", []):
+        actor_id = _actor(tables, a)
+        key = (event_id, actor_id, clean(a.get("role")))
+        if key not in links:
+            links.add(key)
+            tables.rows["event_actors"].append({"event_id": event_id, "actor_id": actor_id, "role": key[2]})
+    for a in spec.get("actors", []):
+        parent = tables.actor_by_name.get(clean(a.get("parent")).lower()) if a.get("parent") else None
+        if parent:
+            row = next(r for r in tables.rows["actors"] if r["actor_id"] == tables.actor_by_name[clean(a["name"]).lower()])
+            row["parent_actor_id"] = row["parent_actor_id"] or parent
+    for m in spec.get("measures", []):
+        measure_id = _measure(tables, m)
+        key = (event_id, measure_id, clean(m.get("relation")))
+        if key not in links:
+            links.add(key)
+            tables.rows["event_measures"].append({"event_id": event_id, "measure_id": measure_id, "relation": key[2]})
+    linked: dict[str, str] = {r["source_id"]: r["stance"] for r in tables.rows["event_sources"] if r["event_id"] == event_id}
+    figures_before = sum(1 for r in tables.rows["figures"] if r["event_id"] == event_id)
+    for s in spec.get("sources", []):
+        source_id = _source(tables, s, accessed_on)
+        if source_id not in linked:
+            linked[source_id] = clean(s.get("stance")) or "supports"
+            tables.rows["event_sources"].append({"event_id": event_id, "source_id": source_id, "stance": linked[source_id]})
+    for n, f in enumerate(spec.get("figures", []), start=figures_before + 1):
+        source_id = tables.source_by_url.get(f["source_url"].strip(), "")
+        value = f["value"]
+        text = str(int(value)) if isinstance(value, (int, float)) and float(value).is_integer() else str(value)
+        tables.rows["figures"].append({
+            "figure_id": tables.new_id("fi", f"{event_id[3:]}-{n}", f"{event_id}{n}"),
+            "event_id": event_id, "metric": clean(f.get("metric")), "value": text, "unit": clean(f.get("unit")),
+            "qualifier": clean(f.get("qualifier")), "source_id": source_id, "notes": clean(f.get("notes")),
+        })
+
+
 def add_events(root: str | Path, events: list[dict], accessed_on: str, country: str = "CN") -> list[str]:
     """Add ``events`` (nested form) to the package at ``root``; return the new event IDs."""
     contract = Contract.from_source(root)
@@ -176,42 +216,19 @@ def add_events(root: str | Path, events: list[dict], accessed_on: str, country: 
             "location": clean(spec.get("location")), "evidence_status": clean(spec.get("evidence_status")),
             "notes": clean(spec.get("notes")),
         })
-        links = set()
-        for a in spec.get("actors", []):
-            actor_id = _actor(tables, a)
-            key = (event_id, actor_id, clean(a.get("role")))
-            if key not in links:
-                links.add(key)
-                tables.rows["event_actors"].append({"event_id": event_id, "actor_id": actor_id, "role": key[2]})
-        for a in spec.get("actors", []):
-            parent = tables.actor_by_name.get(clean(a.get("parent")).lower()) if a.get("parent") else None
-            if parent:
-                row = next(r for r in tables.rows["actors"] if r["actor_id"] == tables.actor_by_name[clean(a["name"]).lower()])
-                row["parent_actor_id"] = row["parent_actor_id"] or parent
-        for m in spec.get("measures", []):
-            measure_id = _measure(tables, m)
-            key = (event_id, measure_id, clean(m.get("relation")))
-            if key not in links:
-                links.add(key)
-                tables.rows["event_measures"].append({"event_id": event_id, "measure_id": measure_id, "relation": key[2]})
-        linked: dict[str, str] = {}
-        for s in spec.get("sources", []):
-            source_id = _source(tables, s, accessed_on)
-            if source_id not in linked:
-                linked[source_id] = clean(s.get("stance")) or "supports"
-                tables.rows["event_sources"].append({"event_id": event_id, "source_id": source_id, "stance": linked[source_id]})
-        for n, f in enumerate(spec.get("figures", []), start=1):
-            source_id = tables.source_by_url.get(f["source_url"].strip(), "")
-            value = f["value"]
-            text = str(int(value)) if isinstance(value, (int, float)) and float(value).is_integer() else str(value)
-            tables.rows["figures"].append({
-                "figure_id": tables.new_id("fi", f"{event_id[3:]}-{n}", f"{event_id}{n}"),
-                "event_id": event_id, "metric": clean(f.get("metric")), "value": text, "unit": clean(f.get("unit")),
-                "qualifier": clean(f.get("qualifier")), "source_id": source_id, "notes": clean(f.get("notes")),
-            })
+        _link(tables, event_id, spec, accessed_on)
         added.append(event_id)
     tables.write()
     return added
+
+
+def extend_event(root: str | Path, event_id: str, spec: dict, accessed_on: str) -> None:
+    """Add more actors, measures, sources and figures to an existing event."""
+    tables = Tables(Contract.from_source(root))
+    if event_id not in tables.ids["events"]:
+        raise ValueError(f"no event {event_id}")
+    _link(tables, event_id, spec, accessed_on)
+    tables.write()
 
 
 def add_events_from_file(root: str | Path, path: str | Path, accessed_on: str) -> list[str]:

@@ -6,6 +6,7 @@ vocabulary of every field come from ``schema/`` through the contract.
 from __future__ import annotations
 
 import difflib
+import re
 
 import pandera.polars as pa
 import polars as pl
@@ -63,7 +64,7 @@ def _message(table: Table, contract: Contract, column: str, check: str, value: s
         return F.KEY001, f"duplicate primary key ({', '.join(table.primary_key)})"
     f = table.field(column)
     if check.startswith("str_matches"):
-        if column.endswith("_id") or column == "retired_id" or column == "replaced_by":
+        if re.match(r"\^\(?(ev|ac|me|so|fi)[-|]", f.pattern or ""):
             return F.KEY002, f"{value!r} is not a valid ID: it must match {f.pattern}"
         return F.PAT001, f"{value!r} does not match the pattern {f.pattern}"
     if check.startswith("isin"):

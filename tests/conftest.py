@@ -1,0 +1,76 @@
+"""Shared fixtures: a private copy of the real package that a test may break."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from infocontrols.contract import Contract
+from infocontrols.validate import validate_package
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = dt.date(2026, 11, 28)
+
+
+class Package:
+    """A copy of the package in a temporary folder, with helpers to edit its CSV files."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.contract = Contract.from_descriptor(root)
+
+    def path(self, table: str) -> Path:
+        return self.root / self.contract.table(table).path
+
+    def rows(self, table: str) -> list[list[str]]:
+        with self.path(table).open(encoding="utf-8", newline="") as handle:
+            return list(csv.reader(handle))
+
+    def write_rows(self, table: str, rows: list[list[str]]) -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        self.path(table).write_text(buffer.getvalue(), encoding="utf-8")
+
+    def set_cell(self, table: str, index: int, column: str, value: str) -> int:
+        """Set one cell of data row ``index`` (0-based); return its file line."""
+        rows = self.rows(table)
+        rows[index + 1][rows[0].index(column)] = value
+        self.write_rows(table, rows)
+        return index + 2
+
+    def find(self, table: str, column: str, value: str) -> int:
+        """0-based index of the first data row whose ``column`` equals ``value``."""
+        rows = self.rows(table)
+        col = rows[0].index(column)
+        return next(i for i, row in enumerate(rows[1:]) if row[col] == value)
+
+    def cell(self, table: str, index: int, column: str) -> str:
+        rows = self.rows(table)
+        return rows[index + 1][rows[0].index(column)]
+
+    def validate(self, **kwargs):
+        kwargs.setdefault("today", TODAY)
+        return validate_package(self.root, **kwargs)
+
+
+def copy_package(destination: Path) -> Path:
+    for folder in ("data", "schema"):
+        shutil.copytree(ROOT / folder, destination / folder)
+    shutil.copy2(ROOT / "datapackage.json", destination / "datapackage.json")
+    return destination
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Package:
+    """A fresh, valid copy of the real package for one test to mutate."""
+    return Package(copy_package(tmp_path / "pkg"))
+
+
+@pytest.fixture(scope="session")
+def real_report():
+    """The validation report of the real package (computed once)."""
+    return validate_package(ROOT, today=TODAY)

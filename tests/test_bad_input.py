@@ -1,0 +1,107 @@
+"""Bad input never crashes the validator: each case gets a clear error naming the file."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "infocontrols.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def events_bytes(pkg):
+    return pkg.path("events").read_bytes()
+
+
+CASES = {
+    "missing file": (lambda p: p.path("events").unlink(), "STR001"),
+    "empty file": (lambda p: p.path("events").write_bytes(b""), "STR006"),
+    "header-only file": (lambda p: p.path("events").write_bytes(events_bytes(p).split(b"\n")[0] + b"\n"), "STR010"),
+    "extra column": (lambda p: p.path("events").write_bytes(events_bytes(p).replace(b"notes\n", b"notes,extra\n", 1)), "STR007"),
+    "missing column": (lambda p: p.path("events").write_bytes(events_bytes(p).replace(b",notes\n", b"\n", 1)), "STR007"),
+    "reordered columns": (lambda p: p.path("events").write_bytes(events_bytes(p).replace(b"event_id,title", b"title,event_id", 1)), "STR007"),
+    "Latin-1 encoding": (lambda p: p.path("events").write_bytes(events_bytes(p).decode("utf-8").encode("latin-1", "replace") + "Café\n".encode("latin-1")), "STR002"),
+    "UTF-16 encoding": (lambda p: p.path("events").write_bytes(events_bytes(p).decode("utf-8").encode("utf-16")), "STR002"),
+    "byte-order mark": (lambda p: p.path("events").write_bytes(b"\xef\xbb\xbf" + events_bytes(p)), "STR003"),
+    "CRLF line endings": (lambda p: p.path("events").write_bytes(events_bytes(p).replace(b"\n", b"\r\n")), "STR004"),
+    "NUL byte": (lambda p: p.path("events").write_bytes(events_bytes(p)[:500] + b"\x00" + events_bytes(p)[500:]), "STR005"),
+    "unbalanced quote": (lambda p: p.path("events").write_bytes(events_bytes(p).replace(b"\nev-", b'\n"ev-', 1)), "STR008"),
+    "10 MB cell": (lambda p: p.set_cell("events", 0, "notes", "x" * 10_000_000), "STR009"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_file_gets_a_clear_error(case, package):
+    mutate, rule = CASES[case]
+    mutate(package)
+    result = run_cli("validate", str(package.root), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    hits = [f for f in report["findings"] if f["rule"] == rule]
+    assert hits and all(f["file"] == "data/events.csv" for f in hits), report["findings"][:3]
+    assert all(f["message"] for f in hits)
+
+
+def test_a_broken_table_does_not_hide_problems_elsewhere(package):
+    package.path("events").write_bytes(b"")
+    package.set_cell("actors", 0, "country", "XX")
+    report = package.validate()
+    assert {"STR006", "ISO001"} <= {f.rule for f in report.findings}
+
+
+def test_descriptor_that_is_not_json_exits_2(package):
+    (package.root / "datapackage.json").write_text("{ this is not json", encoding="utf-8")
+    result = run_cli("validate", str(package.root))
+    assert result.returncode == 2
+    assert "datapackage.json:1: not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("bad_path", ["../outside.csv", "/etc/passwd", "https://example.org/events.csv", "data/../../x.csv"])
+def test_resource_path_outside_the_package_exits_2(bad_path, package):
+    descriptor = json.loads((package.root / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"][0]["path"] = bad_path
+    (package.root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    (package.root.parent / "outside.csv").write_text("secret\n", encoding="utf-8")
+    result = run_cli("validate", str(package.root))
+    assert result.returncode == 2
+    assert "resource events" in result.stderr and "secret" not in result.stdout + result.stderr
+
+
+def test_schema_path_outside_the_package_exits_2(package):
+    descriptor = json.loads((package.root / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"][0]["schema"] = "../schema.json"
+    (package.root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    assert run_cli("validate", str(package.root)).returncode == 2
+
+
+def test_no_package_there_exits_2(tmp_path):
+    result = run_cli("validate", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "no such package folder" in result.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("validate", str(empty))
+    assert result.returncode == 2 and "file not found" in result.stderr
+
+
+def test_bad_arguments_exit_2():
+    assert run_cli("validate", "--format", "xml").returncode == 2
+    assert run_cli("validate", "--today", "yesterday").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
+
+
+def test_validation_never_writes_to_the_package(package):
+    before = {p: p.read_bytes() for p in package.root.rglob("*") if p.is_file()}
+    package.set_cell("events", 0, "event_type", "nonsense")
+    before = {p: p.read_bytes() for p in package.root.rglob("*") if p.is_file()}
+    assert run_cli("validate", str(package.root)).returncode == 1
+    after = {p: p.read_bytes() for p in package.root.rglob("*") if p.is_file()}
+    assert before == after

@@ -1,0 +1,83 @@
+"""What a contributor sees: text grouped and capped, JSON records, GitHub annotations."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "infocontrols.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_valid_package_exits_0_with_summary():
+    result = run("validate", str(ROOT))
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert re.search(r"^valid: 0 errors, \d+ warnings? in 10 tables \([\d,]+ rows\)$", result.stdout.strip(), re.M)
+
+
+def test_text_lines_are_grouped_capped_and_actionable(package):
+    for i in range(8):
+        package.set_cell("events", i, "event_type", "law_isued")
+    result = run("validate", str(package.root))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("VOC001 (8): ")
+    finding_lines = [l for l in lines if "error VOC001" in l]
+    assert len(finding_lines) == 5
+    assert finding_lines[0].strip() == "data/events.csv:2:event_type: error VOC001: 'law_isued' is not in vocabulary event_type (did you mean 'law_issued' or 'plan_announced'?)"
+    assert "  +3 more" in lines
+    assert lines[-1] == f"invalid: 8 errors, 0 warnings in 10 tables ({package.validate().rows:,} rows)"
+
+
+def test_json_has_every_finding_as_a_record(package):
+    for i in range(8):
+        package.set_cell("events", i, "event_type", "nonsense")
+    result = run("validate", str(package.root), "--format", "json")
+    data = json.loads(result.stdout)
+    assert data["valid"] is False and data["errors"] == 8
+    assert len(data["findings"]) == 8
+    assert set(data["findings"][0]) == {"file", "line", "column", "value", "rule", "severity", "message"}
+    assert [f["line"] for f in data["findings"]] == list(range(2, 10))
+
+
+def test_github_format_annotates_the_diff(package):
+    line = package.set_cell("figures", 0, "unit", "furlongs")
+    result = run("validate", str(package.root), "--format", "github")
+    assert result.returncode == 1
+    assert f"::error file=data/figures.csv,line={line},title=VOC001 unit::'furlongs' is not in vocabulary unit" in result.stdout
+
+
+def test_warnings_do_not_fail(package):
+    rows = package.rows("actors")
+    rows.append(["ac-zzz-nobody", "Nobody", "", "person", "", "", "", "", ""])
+    package.write_rows("actors", rows)
+    result = run("validate", str(package.root))
+    assert result.returncode == 0
+    assert "warning SRC007" in result.stdout
+
+
+def test_baseline_that_is_not_a_git_revision_exits_2(package):
+    result = run("validate", str(package.root), "--baseline", "no-such-ref")
+    assert result.returncode == 2 and "--baseline no-such-ref" in result.stderr
+
+
+def test_baseline_passes_when_nothing_was_removed():
+    result = run("validate", str(ROOT), "--baseline", "HEAD")
+    assert result.returncode == 0, result.stdout[-1500:] + result.stderr
+
+
+def test_script_entry_point_works_without_install():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "validate.py"), str(ROOT)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "valid:" in result.stdout
+
+
+def test_rule_list_in_contributing_is_generated_from_the_registry():
+    from infocontrols.validate import RULES
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f"| `{rule.id}` | {rule.severity} |" in text

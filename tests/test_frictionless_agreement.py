@@ -1,0 +1,72 @@
+"""Frictionless is the reference: every row error it reports, we report at the same row."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from frictionless import validate as frictionless_validate
+
+from conftest import ROOT
+
+
+def strip_integrity(pkg):
+    """Editing a CSV makes its recorded hash stale; that is `build --check`'s job, not this test's."""
+    path = pkg.root / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        resource.pop("bytes", None)
+        resource.pop("hash", None)
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+
+
+MUTATIONS = {
+    "bad date": lambda p: p.set_cell("events", 3, "date_start", "2018-13-01"),
+    "unknown code": lambda p: p.set_cell("events", 4, "evidence_status", "rumoured"),
+    "dangling key": lambda p: p.set_cell("event_sources", 5, "source_id", "so-missing-source"),
+    "duplicate key": lambda p: p.set_cell("actors", 1, "actor_id", p.cell("actors", 0, "actor_id")),
+    "missing required": lambda p: p.set_cell("sources", 2, "outlet", ""),
+    "pattern violation": lambda p: p.set_cell("measures", 0, "jurisdiction", "china"),
+    "bad number": lambda p: p.set_cell("figures", 3, "value", "lots"),
+    "negative number": lambda p: p.set_cell("figures", 4, "value", "-1"),
+    "composite key duplicate": lambda p: duplicate_row(p, "event_actors", 0),
+}
+
+
+def duplicate_row(pkg, table, index):
+    rows = pkg.rows(table)
+    rows.insert(index + 2, list(rows[index + 1]))
+    pkg.write_rows(table, rows)
+
+
+def frictionless_row_errors(root):
+    report = frictionless_validate(str(root / "datapackage.json"))
+    errors = []
+    for task in report.tasks:
+        for error in task.errors:
+            row = getattr(error, "row_number", None)
+            errors.append((task.name, error.type, row))
+    return report, errors
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_we_report_every_row_frictionless_reports(mutation, package):
+    strip_integrity(package)
+    MUTATIONS[mutation](package)
+    report, errors = frictionless_row_errors(package.root)
+    assert not report.valid, "the mutation must be an error frictionless can see"
+    ours = {(f.file, f.line) for f in package.validate().findings}
+    files = {t.name: t.path for t in package.contract.tables.values()}
+    for resource, kind, row in errors:
+        assert row is not None, f"frictionless reported a non-row error {kind} on {resource}"
+        assert (files[resource], row) in ours, f"frictionless {kind} at {resource} row {row} not reported by us"
+
+
+def test_frictionless_validates_the_real_package():
+    result = subprocess.run(
+        [sys.executable, "-m", "frictionless", "validate", "--json", "datapackage.json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert json.loads(result.stdout)["valid"] is True

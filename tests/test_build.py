@@ -1,0 +1,169 @@
+"""The build: generated files in sync, deterministic Parquet, atomic writes, one version."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import infocontrols
+from infocontrols.build import BuildError, build, outputs, parquet_bytes
+from infocontrols.contract import Contract
+
+from conftest import ROOT
+
+
+def source_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "src"
+    for folder in ("data", "schema", "docs"):
+        shutil.copytree(ROOT / folder, root / folder)
+    for name in ("datapackage.json", "README.md", "CONTRIBUTING.md", "CITATION.cff"):
+        shutil.copy2(ROOT / name, root / name)
+    return root
+
+
+def test_generated_files_are_in_sync():
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(ROOT), "--check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_names_every_stale_file_and_writes_nothing(tmp_path):
+    root = source_copy(tmp_path)
+    path = root / "data" / "figures.csv"
+    rows = path.read_text(encoding="utf-8").split("\n")
+    rows[1] = rows[1].replace(",count,", ",count,", 1)
+    path.write_text("\n".join(rows[:1] + rows[2:]), encoding="utf-8")  # drop one figure
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert sorted(build(root, check=True)) == ["README.md", "data/figures.parquet", "datapackage.json"]
+    assert before == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root), "--check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "data/figures.parquet" in result.stdout
+
+
+def test_vocabulary_change_regenerates_schema_enum_and_codebook(tmp_path):
+    root = source_copy(tmp_path)
+    vocab = root / "schema" / "vocabularies.csv"
+    vocab.write_text(vocab.read_text(encoding="utf-8") + 'unit,weeks,Weeks,"Weeks of time."\n', encoding="utf-8")
+    stale = build(root, check=True)
+    assert {"schema/figures.json", "docs/codebook.md", "datapackage.json"} <= set(stale)
+    build(root)
+    schema = json.loads((root / "schema" / "figures.json").read_text(encoding="utf-8"))
+    unit = next(f for f in schema["fields"] if f["name"] == "unit")
+    assert unit["constraints"]["enum"][-1] == "weeks"
+    assert "| `weeks` | Weeks | Weeks of time. |" in (root / "docs" / "codebook.md").read_text(encoding="utf-8")
+    assert build(root, check=True) == []
+
+
+def test_build_refuses_an_invalid_package_and_changes_nothing(tmp_path):
+    root = source_copy(tmp_path)
+    events = root / "data" / "events.csv"
+    events.write_text(events.read_text(encoding="utf-8").replace(",confirmed,", ",certain,", 1), encoding="utf-8")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    with pytest.raises(BuildError, match="VOC001"):
+        build(root)
+    assert before == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "nothing was built" in result.stderr
+
+
+def test_interrupted_build_leaves_every_file_whole(tmp_path, monkeypatch):
+    root = source_copy(tmp_path)
+    (root / "data" / "figures.csv").write_text(
+        (root / "data" / "figures.csv").read_text(encoding="utf-8").replace(",approximate,", ",exact,", 1), encoding="utf-8"
+    )
+    old = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    calls = {"n": 0}
+    real_replace = os.replace
+
+    def flaky_replace(src, dst):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", flaky_replace)
+    with pytest.raises(OSError):
+        build(root)
+    new = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert set(new) == set(old), "no temporary files are left behind"
+    changed = [p for p in new if new[p] != old[p]]
+    assert len(changed) == 1  # the one file replaced before the failure, complete
+    monkeypatch.setattr(os, "replace", real_replace)
+    build(root)
+    assert build(root, check=True) == []
+
+
+def test_parquet_is_deterministic_and_typed():
+    contract = Contract.from_source(ROOT)
+    table = contract.table("events")
+    assert parquet_bytes(table, contract) == parquet_bytes(table, contract)
+    parquet = pq.ParquetFile(ROOT / "data" / "events.parquet")
+    schema = parquet.schema_arrow
+    assert str(schema.field("date_start").type) == "date32[day]"
+    assert str(schema.field("event_type").type) == "dictionary<values=string, indices=int32, ordered=0>"
+    assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert schema.metadata[b"infocontrols.version"].decode() == infocontrols.__version__
+    ids = parquet.read().column("event_id").to_pylist()
+    assert ids == sorted(ids)
+
+
+def test_descriptor_records_true_sizes_and_hashes():
+    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        data = (ROOT / resource["path"]).read_bytes()
+        size = resource.get("bytes", resource.get("infocontrols:bytes"))
+        digest = resource.get("hash", resource.get("infocontrols:hash"))
+        assert size == len(data), resource["name"]
+        assert digest == "sha256:" + hashlib.sha256(data).hexdigest(), resource["name"]
+    names = [r["name"] for r in descriptor["resources"]]
+    for table in Contract.from_source(ROOT).tables:
+        assert table in names and f"{table}-parquet" in names
+    assert all(isinstance(r.get("schema", "schema/x.json"), str) for r in descriptor["resources"])
+
+
+def test_one_version_everywhere():
+    from importlib.metadata import version
+
+    metadata = json.loads((ROOT / "schema" / "package.json").read_text(encoding="utf-8"))["version"]
+    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["version"]
+    citation = next(l for l in (ROOT / "CITATION.cff").read_text(encoding="utf-8").splitlines() if l.startswith("version:"))
+    assert version("infocontrols") == infocontrols.__version__ == metadata == descriptor == json.loads(citation.split(":", 1)[1])
+    assert f"## [{metadata}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8") or "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def cffconvert() -> str:
+    for candidate in (os.environ.get("CFFCONVERT"), str(ROOT / ".venv-tools" / "bin" / "cffconvert"), shutil.which("cffconvert")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.fail("cffconvert not found: run `bash scripts/setup.sh` (it installs it into .venv-tools)")
+
+
+def test_citation_validates_with_cffconvert():
+    result = subprocess.run([cffconvert(), "--validate", "-i", str(ROOT / "CITATION.cff")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    for key in ("cff-version: 1.2.0", "type: dataset", "title:", "version:", "date-released:", "license:", "authors:", "keywords:", "message:"):
+        assert key in text
+
+
+def test_codebook_defines_every_field_and_code():
+    contract = Contract.from_source(ROOT)
+    text = (ROOT / "docs" / "codebook.md").read_text(encoding="utf-8")
+    for table in contract.tables.values():
+        for field in table.fields:
+            assert f"| `{field.name}` | {field.type} |" in text
+    for vocab in contract.vocabularies.values():
+        for code in vocab.codes:
+            assert f"| `{code}` | {vocab.labels[code]} | {vocab.definitions[code]} |" in text
+
+
+def test_outputs_cover_every_table():
+    files = outputs(Contract.from_source(ROOT))
+    for table in Contract.from_source(ROOT).tables:
+        assert f"data/{table}.parquet" in files

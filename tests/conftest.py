@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from infocontrols.contract import Contract
-from infocontrols.validate import validate_package
+from infocontrols.validation import validate_package
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 28)

@@ -76,7 +76,7 @@ def test_script_entry_point_works_without_install():
 
 
 def test_rule_list_in_contributing_is_generated_from_the_registry():
-    from infocontrols.validate import RULES
+    from infocontrols.validation import RULES
 
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     for rule in RULES.values():

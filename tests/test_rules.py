@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from infocontrols.contract import ContractError
-from infocontrols.validate import RULES
+from infocontrols.validation import RULES
 
 
 def first_event_with(pkg, column, value):

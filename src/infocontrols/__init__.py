@@ -75,7 +75,7 @@ def validate(root: str | Path | None = None):
         >>> validate().ok
         True
     """
-    from .validate import validate_package
+    from .validation import validate_package
 
     return validate_package(Path(root) if root is not None else default_root())
 

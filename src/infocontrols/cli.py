@@ -13,8 +13,8 @@ from .contract import ContractError
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validate import BaselineError, validate_package
-    from .validate.report import FORMATS
+    from .validation import BaselineError, validate_package
+    from .validation.report import FORMATS
 
     today = dt.date.fromisoformat(args.today) if args.today else None
     try:

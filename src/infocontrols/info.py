@@ -4,7 +4,7 @@ from __future__ import annotations
 import polars as pl
 
 from .contract import Contract
-from .validate.structure import read_table
+from .validation.structure import read_table
 
 
 def summary_frames(contract: Contract) -> dict[str, pl.DataFrame]:

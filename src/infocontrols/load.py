@@ -59,7 +59,7 @@ def csv_to_arrow(table: Table, contract: Contract):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .validate.structure import read_table
+    from .validation.structure import read_table
 
     parsed = read_table(contract, table)
     if parsed.frame is None:
@@ -133,7 +133,7 @@ def load(name: str, backend: str = "pandas", *, root: str | Path | None = None):
         frame[column] = frame[column].cat.set_categories(codes)
     for f in table.fields:
         if f.type == "date":
-            frame[f.name] = frame[f.name].astype("datetime64[ns]")
+            frame[f.name] = frame[f.name].astype("datetime64[ms]")  # ns cannot hold years past 2262
     return frame
 
 

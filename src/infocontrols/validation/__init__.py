@@ -1,7 +1,7 @@
 """Validate a package: phase 1 reads and types every file, phase 2 checks every rule.
 
 Example:
-    >>> from infocontrols.validate import validate_package
+    >>> from infocontrols.validation import validate_package
     >>> report = validate_package(".")                   # doctest: +SKIP
     >>> report.ok, report.summary()                      # doctest: +SKIP
     (True, '0 errors, 0 warnings in 10 tables (1,204 rows)')

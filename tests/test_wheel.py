@@ -12,10 +12,11 @@ from conftest import ROOT
 
 def test_wheel_installs_and_loads_every_table(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        capture_output=True, text=True, timeout=300,
     )
+    assert built.returncode == 0, built.stderr[-3000:]
     wheel = next(dist.glob("infocontrols-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("infocontrols/package/datapackage.json", "infocontrols/package/data/events.csv",

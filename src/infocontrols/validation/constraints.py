@@ -77,6 +77,22 @@ def _message(table: Table, contract: Contract, column: str, check: str, value: s
     return F.PAT001, f"{value!r} fails check {check}"
 
 
+def _later_duplicates_only(cases: pl.DataFrame, frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Keep a duplicate key's later rows only, as frictionless does: the first one is the original."""
+    unique_checks = ("field_uniqueness", "multiple_fields_uniqueness")
+    is_unique_check = pl.col("check").is_in(list(unique_checks))
+    dups = cases.filter(is_unique_check)
+    if dups.height == 0:
+        return cases
+    keep = []
+    for (column, check), group in dups.group_by(["column", "check"], maintain_order=True):
+        columns = [column] if check == "field_uniqueness" else list(table.primary_key)
+        keys = frame.select(columns).with_row_index("index").filter(pl.col("index").is_in(group["index"].cast(pl.UInt32).implode()))
+        first = keys.group_by(columns).agg(pl.col("index").min())["index"]
+        keep.append(group.filter(~pl.col("index").cast(pl.UInt32).is_in(first.implode())))
+    return pl.concat([cases.filter(~is_unique_check), *keep], how="vertical_relaxed")
+
+
 def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
     """Run the generated pandera schema lazily and turn every failure case into a finding."""
     table, frame = parsed.table, parsed.frame
@@ -90,6 +106,7 @@ def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
         cases = exc.failure_cases
     except SchemaError as exc:  # pragma: no cover - lazy mode raises SchemaErrors
         cases = exc.failure_cases
+    cases = _later_duplicates_only(cases, frame, table)
     out: list[Finding] = []
     file = table.path
     hints: dict[tuple[str, str, str], tuple[F.Rule, str]] = {}

@@ -57,21 +57,43 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not (f.rule == "REQ001" and (f.file, f.line, f.column) in unparsed)]
 
 
+# Text columns that cross-table rules still read after a table's own checks are done.
+CROSS_TABLE_TEXT = {"outlet", "original_outlet"}
+
+
+def _slim(parsed: ParsedTable) -> None:
+    """Drop the free text a table's own checks have finished with, to bound memory."""
+    if parsed.frame is None or parsed.table.name == "vocabularies":
+        return
+    from .rules import free_text_columns
+
+    done = [c for c in free_text_columns(parsed.table) if c not in CROSS_TABLE_TEXT]
+    parsed.frame = parsed.frame.drop(done)
+    parsed.raw = None
+
+
 def validate_contract(contract: Contract, *, today: dt.date | None = None, baseline: str | None = None) -> Report:
-    """Validate the package that ``contract`` describes; see :func:`validate_package`."""
+    """Validate the package that ``contract`` describes; see :func:`validate_package`.
+
+    Each table is read, checked against its schema and its own rules, then slimmed to the
+    columns other tables refer to; the cross-table rules run last.
+    """
+    from .constraints import check_constraints  # imports pandera: only when validating
+    from .rules import TABLE_RULES
+
     today = today or dt.date.today()
     parsed: dict[str, ParsedTable] = {}
     report = Report(tables=len(contract.tables))
-    for table in contract.tables.values():
-        parsed[table.name] = read_table(contract, table)
-        report.findings += parsed[table.name].findings
-        if parsed[table.name].frame is not None:
-            report.rows += parsed[table.name].frame.height
-    from .constraints import check_constraints  # imports pandera: only when validating
-
-    for table_parse in parsed.values():
-        report.findings += check_constraints(table_parse, contract)
     context = Context(contract=contract, tables=parsed, today=today, baseline=baseline)
+    for table in contract.tables.values():
+        current = parsed[table.name] = read_table(contract, table)
+        report.findings += current.findings
+        if current.frame is not None:
+            report.rows += current.frame.height
+        report.findings += check_constraints(current, contract)
+        for rule in TABLE_RULES:
+            report.findings += list(rule(context, table))
+        _slim(current)
     for rule in HAND_RULES:
         report.findings += list(rule(context))
     report.findings = _dedupe(report.findings)

@@ -21,6 +21,7 @@ from .structure import ParsedTable
 
 RuleFn = Callable[["Context"], Iterable[Finding]]
 HAND_RULES: list[RuleFn] = []
+TABLE_RULES: list = []  # rules over one table, run while its full text is still in memory
 
 ARCHIVE_HOSTS = (
     "web.archive.org", "archive.org", "archive.today", "archive.ph", "archive.is",
@@ -50,6 +51,24 @@ class Context:
 def hand_rule(fn: RuleFn) -> RuleFn:
     HAND_RULES.append(fn)
     return fn
+
+
+def table_rule(fn):
+    """A rule over one table, run right after that table is read (fn(ctx, table))."""
+    TABLE_RULES.append(fn)
+    return fn
+
+
+def one_table_rule(name: str):
+    """A rule that reads only table ``name``: it runs while that table is fully in memory."""
+    def register(fn: RuleFn):
+        def run(ctx: Context, table) -> Iterable[Finding]:
+            return fn(ctx) if table.name == name else ()
+        run.__name__ = fn.__name__
+        run.__doc__ = fn.__doc__
+        TABLE_RULES.append(run)
+        return fn
+    return register
 
 
 def rows(frame: pl.DataFrame, mask: pl.Expr, *columns: str) -> list[dict]:
@@ -92,9 +111,12 @@ def foreign_keys(ctx: Context) -> Iterable[Finding]:
             if ref is None:
                 continue
             cols = list(fk.fields)
-            keys = ref.select([pl.col(r).alias(c) for c, r in zip(cols, fk.reference_fields)]).unique()
             present = frame.with_row_index("_row").filter(pl.all_horizontal([pl.col(c).is_not_null() for c in cols]))
-            missing = present.join(keys, on=cols, how="anti").sort("_row")
+            if len(cols) == 1:
+                missing = present.filter(~pl.col(cols[0]).is_in(ref[fk.reference_fields[0]].implode()))
+            else:
+                keys = ref.select([pl.col(r).alias(c) for c, r in zip(cols, fk.reference_fields)]).unique()
+                missing = present.join(keys, on=cols, how="anti").sort("_row")
             rule = F.SRC002 if fk.reference_table == "event_sources" else F.KEY003
             ref_file = ctx.file(fk.reference_table)
             for r in missing.select(["_row", *cols]).to_dicts():
@@ -186,7 +208,7 @@ _PRECISION_TEXT = {
 }
 
 
-@hand_rule
+@one_table_rule("events")
 def event_dates(ctx: Context) -> Iterable[Finding]:
     """DATE002, DATE003, DATE004 for events."""
     events = ctx.frame("events")
@@ -207,7 +229,7 @@ def event_dates(ctx: Context) -> Iterable[Finding]:
         yield finding(F.DATE004, file, line(r), "date_start", r["date_start"], f"date_start {r['date_start']} is after today ({ctx.today}); only a 'scheduled' or 'effective' date_basis may lie in the future")
 
 
-@hand_rule
+@one_table_rule("measures")
 def measure_dates(ctx: Context) -> Iterable[Finding]:
     """DATE002, DATE004 and DATE007 for measures."""
     measures = ctx.frame("measures")
@@ -222,7 +244,7 @@ def measure_dates(ctx: Context) -> Iterable[Finding]:
         yield finding(F.DATE007, file, line(r), "date_effective", r["date_effective"], f"takes effect {r['date_effective']}, before it was announced {r['date_announced']}; check both dates")
 
 
-@hand_rule
+@one_table_rule("sources")
 def source_dates(ctx: Context) -> Iterable[Finding]:
     """DATE005: published_on <= accessed_on <= today."""
     sources = ctx.frame("sources")
@@ -283,7 +305,7 @@ def _url_problem_exprs(column: str) -> list[tuple[pl.Expr, str]]:
     ]
 
 
-@hand_rule
+@one_table_rule("sources")
 def source_urls(ctx: Context) -> Iterable[Finding]:
     """SRC003, SRC004, SRC005: well-formed, distinct URLs; archive links to archives."""
     sources = ctx.frame("sources")
@@ -291,16 +313,23 @@ def source_urls(ctx: Context) -> Iterable[Finding]:
         return
     file = ctx.file("sources")
     for column in ("url", "archive_url"):
+        # One pass: a well-formed URL is scheme, host without '@', then no whitespace.
+        odd = sources.with_row_index("_row").filter(
+            pl.col(column).is_not_null() & ~pl.col(column).str.contains(r"^(?i)https?://[^\s/?#@:]+(:\d+)?([/?#]\S*)?$")
+        )
         for problem, text in _url_problem_exprs(column):
-            for r in rows(sources, pl.col(column).is_not_null() & problem.fill_null(False), column):
+            for r in odd.filter(problem.fill_null(False)).select("_row", column).to_dicts():
                 yield finding(F.SRC003, file, line(r), column, r[column], f"{column} {text}")
     host = pl.col("archive_url").str.extract(r"^(?i)https?://([^/?#:]+)", 1).str.to_lowercase()
     for r in rows(sources, pl.col("archive_url").is_not_null() & ~host.is_in(list(ARCHIVE_HOSTS)).fill_null(False), "archive_url"):
         yield finding(F.SRC005, file, line(r), "archive_url", r["archive_url"], "archive_url is not on a known web archive (" + ", ".join(ARCHIVE_HOSTS[:6]) + ", ...)")
-    normal = (
-        pl.col("url").str.to_lowercase().str.replace(r"^https?://(www\.)?", "").str.replace(r"#.*$", "").str.replace(r"/+$", "")
-    )
-    keyed = sources.with_row_index("_row").with_columns(normal.alias("_norm")).filter(pl.col("url").is_not_null())
+    normal = pl.col("url").str.to_lowercase().str.replace_all(r"^https?://(www\.)?|#.*$|/+$", "")
+    # Hash first (cheap, 8 bytes a row); compare the text only where hashes collide.
+    hashed = sources.select(pl.col("url"), normal.hash().alias("_h")).with_row_index("_row").filter(pl.col("url").is_not_null())
+    candidates = hashed.filter(pl.col("_h").is_duplicated())
+    if candidates.height == 0:
+        return
+    keyed = candidates.with_columns(normal.alias("_norm"))
     dup = keyed.filter(pl.col("_norm").is_duplicated() & ~pl.col("url").is_duplicated())
     first = keyed.group_by("_norm").agg(pl.col("_row").min().alias("_first"))
     for r in dup.join(first, on="_norm").filter(pl.col("_row") != pl.col("_first")).sort("_row").to_dicts():
@@ -339,8 +368,11 @@ def evidence(ctx: Context) -> Iterable[Finding]:
     disputed = events.with_row_index("_row").filter(pl.col("evidence_status") == "disputed")
     for r in disputed.join(contradicted, on="event_id", how="anti").sort("_row").select("_row", "event_id").to_dicts():
         yield finding(F.EVD001, file, line(r), "evidence_status", "disputed", f"event {r['event_id']!r} is 'disputed' but links no source with stance 'contradicts'")
-    outlet = pl.coalesce(pl.col("original_outlet"), pl.col("outlet")).str.to_lowercase()
-    support = links.filter(pl.col("stance") == "supports").join(
+    confirmed_ids = events.filter(pl.col("evidence_status") == "confirmed").select("event_id")
+    if confirmed_ids.height == 0:
+        return
+    outlet = pl.coalesce(pl.col("original_outlet"), pl.col("outlet"))
+    support = links.filter(pl.col("stance") == "supports").join(confirmed_ids, on="event_id", how="semi").join(
         sources.select("source_id", outlet.alias("_outlet"), "outlet_type"), on="source_id", how="inner"
     )
     strength = support.group_by("event_id").agg(
@@ -354,35 +386,68 @@ def evidence(ctx: Context) -> Iterable[Finding]:
 
 
 # ---------------------------------------------------------------- text hygiene
-@hand_rule
-def text_hygiene(ctx: Context) -> Iterable[Finding]:
-    """TXT001-TXT004 over every text cell of every table."""
-    for table in ctx.contract.tables.values():
-        parsed = ctx.tables.get(table.name)
-        if parsed is None or parsed.raw is None:
-            continue
-        raw = parsed.raw
-        text_columns = [f.name for f in table.fields if f.is_text]
-        checks = []
-        for c in text_columns:
-            col = pl.col(c)
-            checks += [
-                (c, F.TXT002, col.str.contains(FORBIDDEN_CHARS), "contains a control, bidirectional-override or zero-width character"),
-                (c, F.TXT003, col.str.contains(r"^\s|\s$"), "has leading or trailing whitespace"),
-                (c, F.TXT004, col.str.contains(r"^[=+\-@]"), "starts with '=', '+', '-' or '@', which spreadsheets run as a formula; reword it"),
-                (c, F.TXT001, col.str.normalize("NFC") != col, "is not in Unicode NFC form; normalise it (unicodedata.normalize('NFC', text))"),
-            ]
-        if not checks:
-            continue
-        flags = raw.select([expr.fill_null(False).alias(f"{i}") for i, (_, _, expr, _) in enumerate(checks)])
-        any_flag = flags.select(pl.any_horizontal(pl.all()).alias("any"))["any"]
-        if not any_flag.any():
-            continue
-        hits = flags.with_row_index("_row").filter(any_flag)
-        for i, (column, rule, _, text) in enumerate(checks):
-            for index in hits.filter(pl.col(f"{i}"))["_row"].to_list():
-                value = raw[column][index]
-                yield finding(rule, table.path, index + 2, column, value[:80], f"{column} {text}")
+def free_text_columns(table) -> list[str]:
+    """Text columns that no pattern or vocabulary already confines to safe characters."""
+    return [f.name for f in table.fields if f.is_text and not f.pattern and not f.vocabulary]
+
+
+_HYGIENE = (
+    (F.TXT002, lambda c: c.str.contains(FORBIDDEN_CHARS), "contains a control, bidirectional-override or zero-width character"),
+    (F.TXT003, lambda c: c.str.contains(r"^\s|\s$"), "has leading or trailing whitespace"),
+    (F.TXT004, lambda c: c.str.contains(r"^[=+\-@]"), "starts with '=', '+', '-' or '@', which spreadsheets run as a formula; reword it"),
+    (F.TXT001, lambda c: c.str.normalize("NFC") != c, "is not in Unicode NFC form; normalise it (unicodedata.normalize('NFC', text))"),
+)
+@lru_cache(maxsize=1)
+def _nfc_risk_class() -> str:
+    """A regex class of every character that can make text non-NFC.
+
+    Text is NFC unless it holds a character that NFC changes on its own (singletons,
+    composition exclusions, CJK compatibility ideographs) or one that can combine with the
+    character before it (combining marks, Hangul jamo). The first set is computed from the
+    Unicode database of this Python, once.
+    """
+    import sys
+    import unicodedata
+
+    singles = [cp for cp in range(0x80, sys.maxunicode + 1)
+               if not (0xD800 <= cp <= 0xDFFF) and not unicodedata.is_normalized("NFC", chr(cp))]
+    ranges, start = [], None
+    for a, b in zip(singles, singles[1:] + [None]):
+        start = a if start is None else start
+        if b != a + 1:
+            ranges.append((start, a))
+            start = None
+    body = "".join(f"\\x{{{x:X}}}" if x == y else f"\\x{{{x:X}}}-\\x{{{y:X}}}" for x, y in ranges)
+    return "[" + body + "\\p{M}\\x{1100}-\\x{11FF}\\x{A960}-\\x{A97F}\\x{D7B0}-\\x{D7FF}]"
+
+
+def _suspect_pattern() -> str:
+    return FORBIDDEN_CHARS + r"|^[\s=+\-@]|\s$|" + _nfc_risk_class()
+
+
+@table_rule
+def text_hygiene(ctx: Context, table) -> Iterable[Finding]:
+    """TXT001-TXT004 over every free-text cell (coded and patterned fields cannot break them).
+
+    One pass per column finds the suspect cells (odd characters, edge whitespace, a formula
+    sign, or a character that can make text non-NFC); the exact checks then run on those
+    cells only.
+    """
+    parsed = ctx.tables.get(table.name)
+    if parsed is None or parsed.raw is None:
+        return
+    columns = [c for c in free_text_columns(table) if c in parsed.raw.columns]
+    if columns:
+        raw = parsed.raw.select(columns).with_row_index("_row")
+        for column in columns:
+            col = pl.col(column)
+            suspect = raw.filter(col.str.contains(_suspect_pattern()))
+            if suspect.height == 0:
+                continue
+            flags = suspect.select("_row", column, *[check(col).fill_null(False).alias(rule.id) for rule, check, _ in _HYGIENE])
+            for rule, _, text in _HYGIENE:
+                for index, value in flags.filter(pl.col(rule.id)).select("_row", column).iter_rows():
+                    yield finding(rule, table.path, index + 2, column, value[:80], f"{column} {text}")
 
 
 # ---------------------------------------------------------------- codes
@@ -407,12 +472,11 @@ def _language_ok(tag: str) -> bool:
     return langcodes.tag_is_valid(tag)
 
 
-@hand_rule
-def iso_codes(ctx: Context) -> Iterable[Finding]:
+@table_rule
+def iso_codes(ctx: Context, table) -> Iterable[Finding]:
     """ISO001, ISO002, ISO003: country, subdivision and language codes."""
     countries, subdivisions = _iso_countries(), _iso_subdivisions()
-    for table in ctx.contract.tables.values():
-        frame = ctx.frame(table.name)
+    for frame in [ctx.frame(table.name)]:
         if frame is None:
             continue
         names = table.field_names
@@ -439,11 +503,10 @@ def iso_codes(ctx: Context) -> Iterable[Finding]:
 
 
 # ---------------------------------------------------------------- order
-@hand_rule
-def sorted_rows(ctx: Context) -> Iterable[Finding]:
+@table_rule
+def sorted_rows(ctx: Context, table) -> Iterable[Finding]:
     """ORD001: rows sorted by primary key (the first row out of place is reported)."""
-    for table in ctx.contract.tables.values():
-        frame = ctx.frame(table.name)
+    for frame in [ctx.frame(table.name)]:
         key = list(table.sort_key)
         if frame is None or frame.height < 2 or not key:
             continue

@@ -72,8 +72,12 @@ def _scan_rows(text: str, table: Table, file: str) -> list[Finding]:
     return out
 
 
-def _decode(data: bytes, file: str) -> tuple[str | None, list[Finding]]:
-    """Check the bytes: emptiness, BOMs, NUL, UTF-8, line endings."""
+def _decode(data: bytes, file: str) -> tuple[bytes | None, list[Finding]]:
+    """Check the bytes: emptiness, BOMs, NUL, UTF-8, line endings. Returns the bytes without BOM.
+
+    UTF-8 is checked without decoding the whole file into a Python string (which for CJK text
+    would take up to four times the file's size in memory); the CSV parser checks it too.
+    """
     out: list[Finding] = []
     if not data:
         return None, [finding(F.STR006, file, 0, "", "", "file is empty: it needs at least the header row")]
@@ -85,20 +89,39 @@ def _decode(data: bytes, file: str) -> tuple[str | None, list[Finding]]:
     if data.startswith(codecs.BOM_UTF8):
         out.append(finding(F.STR003, file, 1, "", "", "file starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM"))
         data = data[len(codecs.BOM_UTF8):]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        bad = data[exc.start:exc.start + 4]
-        return None, out + [finding(F.STR002, file, _line_at(data, exc.start), "", repr(bad), f"file is not valid UTF-8 (byte {bad[:1].hex()} at offset {exc.start}); it may be Latin-1 or Windows-1252: save it as UTF-8")]
     crlf = data.find(b"\r")
     if crlf >= 0:
         kind = "CRLF" if data[crlf:crlf + 2] == b"\r\n" else "CR"
         out.append(finding(F.STR004, file, _line_at(data, crlf), "", "", f"line ends with {kind}; use LF line endings (git: set core.autocrlf=input)"))
-    return text, out
+    return data, out
 
 
-def _check_header(text: str, table: Table, file: str) -> list[Finding]:
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+def _not_utf8(data: bytes, file: str) -> list[Finding]:
+    """The STR002 finding for bytes that are not UTF-8 (the CSV parser found it first)."""
+    bad = _first_invalid_utf8(data)
+    if bad is None:
+        return []
+    sample = data[bad:bad + 4]
+    return [finding(F.STR002, file, _line_at(data, bad), "", repr(sample), f"file is not valid UTF-8 (byte {sample[:1].hex()} at offset {bad}); it may be Latin-1 or Windows-1252: save it as UTF-8")]
+
+
+def _first_invalid_utf8(data: bytes) -> int | None:
+    """Offset of the first byte that is not valid UTF-8, or None; decodes in chunks."""
+    if data.isascii():
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    chunk = 1 << 22
+    for offset in range(0, len(data), chunk):
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(data[offset:offset + chunk], final=offset + chunk >= len(data))
+        except UnicodeDecodeError as exc:
+            return offset - pending + exc.start
+    return None
+
+
+def _check_header(data: bytes, table: Table, file: str) -> list[Finding]:
+    first_line = data[: data.find(b"\n") if b"\n" in data[:65536] else 65536].decode("utf-8", "replace").rstrip("\r")
     try:
         header = next(csv.reader([first_line]))
     except (csv.Error, StopIteration):
@@ -119,13 +142,12 @@ def _check_header(text: str, table: Table, file: str) -> list[Finding]:
     return [finding(F.STR007, file, 1, "", first_line[:200], message)]
 
 
-def _read_cells(text: str, table: Table, file: str) -> tuple[pl.DataFrame | None, list[Finding]]:
+def _read_cells(data: bytes, table: Table, file: str) -> tuple[pa.Table | None, list[Finding]]:
     names = table.field_names
-    data = text.encode("utf-8")
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
         arrow = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
@@ -136,16 +158,18 @@ def _read_cells(text: str, table: Table, file: str) -> tuple[pl.DataFrame | None
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
-        return None, _scan_rows(text, table, file)
+        # The parser checks UTF-8 as it goes; find the exact place only when something failed.
+        return None, _not_utf8(data, file) or _scan_rows(data.decode("utf-8"), table, file)
     if arrow.num_rows != n_lines - 1:
         # Blank lines or cells spanning lines: find them precisely.
+        text = data.decode("utf-8")
         problems = _scan_rows(text, table, file)
         blank = [i + 1 for i, line in enumerate(text.split("\n")[:n_lines]) if not line.strip()]
         problems = [p for p in problems if p.line != 0] + [
             finding(F.STR008, file, ln, "", "", "blank line; remove it") for ln in blank
         ]
         return None, problems or [finding(F.STR008, file, 0, "", "", "row count does not match line count")]
-    return pl.from_arrow(arrow), []
+    return arrow, []
 
 
 def _type_cells(raw: pl.DataFrame, table: Table, file: str) -> tuple[pl.DataFrame, list[Finding]]:
@@ -181,8 +205,13 @@ def _type_cells(raw: pl.DataFrame, table: Table, file: str) -> tuple[pl.DataFram
 
 def _oversized_cells(raw: pl.DataFrame, file: str) -> list[Finding]:
     out = []
-    lengths = raw.select([pl.col(c).str.len_chars().alias(c) for c in raw.columns])
-    for c in raw.columns:
+    # A cell cannot have more characters than bytes: look closer only where the bytes allow it.
+    longest = raw.select([pl.col(c).str.len_bytes().max().alias(c) for c in raw.columns]).row(0)
+    suspects = [c for c, n in zip(raw.columns, longest) if n is not None and n > MAX_CELL_CHARS]
+    if not suspects:
+        return out
+    lengths = raw.select([pl.col(c).str.len_chars().alias(c) for c in suspects])
+    for c in suspects:
         rows = lengths.with_row_index("_row").filter(pl.col(c) > MAX_CELL_CHARS)
         for r in rows.iter_rows(named=True):
             out.append(finding(F.STR009, file, line_of(r["_row"]), c, f"{r[c]:,} characters", f"cell has {r[c]:,} characters; the limit is {MAX_CELL_CHARS:,}"))
@@ -202,18 +231,23 @@ def read_table(contract: Contract, table: Table) -> ParsedTable:
     except OSError as exc:
         parsed.findings.append(finding(F.STR001, file, 0, "", "", f"cannot read file: {exc.strerror or exc}"))
         return parsed
-    text, problems = _decode(data, file)
+    data, problems = _decode(data, file)
     parsed.findings += problems
-    if text is None:
+    if data is None:
         return parsed
-    header_problems = _check_header(text, table, file)
+    header_problems = _check_header(data, table, file)
+    if header_problems and _not_utf8(data, file):
+        header_problems = _not_utf8(data, file)
     parsed.findings += header_problems
     if header_problems:
         return parsed
-    raw, problems = _read_cells(text, table, file)
+    arrow, problems = _read_cells(data, table, file)
     parsed.findings += problems
-    if raw is None:
+    if arrow is None:
         return parsed
+    del data  # the bytes are parsed: free them before converting, to bound peak memory
+    raw = pl.from_arrow(arrow)
+    del arrow
     if raw.height == 0 and not table.empty_allowed:
         parsed.findings.append(finding(F.STR010, file, 1, "", "", "table has a header but no rows"))
     oversized = _oversized_cells(raw, file)

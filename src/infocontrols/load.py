@@ -130,9 +130,10 @@ def load(name: str, backend: str = "pandas", *, root: str | Path | None = None):
     mapping = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype()}
     frame = arrow.to_pandas(types_mapper=mapping.get)
     for column, codes in categories.items():
-        frame[column] = frame[column].cat.set_categories(codes)
+        if list(frame[column].cat.categories) != codes:  # the build writes the whole vocabulary
+            frame[column] = frame[column].cat.set_categories(codes)
     for f in table.fields:
-        if f.type == "date":
+        if f.type == "date" and frame[f.name].dtype != "datetime64[ms]":
             frame[f.name] = frame[f.name].astype("datetime64[ms]")  # ns cannot hold years past 2262
     return frame
 

@@ -123,7 +123,8 @@ def main(argv=None) -> int:
         print_size(n, r)
         (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print_summary(results)
-    print(f"results: {out / 'results.json'}")
+    (out / "results.md").write_text(markdown(results), encoding="utf-8")
+    print(f"results: {out / 'results.json'} and {out / 'results.md'}")
     return 0
 
 
@@ -149,6 +150,25 @@ def print_summary(results: dict) -> None:
         if 100_000 in sizes:
             growth = big["validate"]["seconds"] / sizes[100_000]["validate"]["seconds"]
             print(f"  1M run <= 12x the 100k run: {growth:.1f}x  {'PASS' if growth <= 12 else 'FAIL'}")
+
+
+def markdown(results: dict) -> str:
+    """The results as Markdown tables, for docs/performance.md."""
+    m = results["machine"]
+    out = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB; Python {m['python']}, polars {m['polars']}, "
+           f"pyarrow {m['pyarrow']}, pandas {m['pandas']}, pandera {m['pandera']}, frictionless {m['frictionless']}. "
+           f"Median of {results['repeats']} runs, each in a fresh process; peak is the largest resident set seen.", ""]
+    out += ["| events | rows (all tables) | task | median s | peak MB | rows/s |", "|---:|---:|---|---:|---:|---:|"]
+    for n, r in results["sizes"].items():
+        n = int(n)
+        for key, label in (("validate", "`infocontrols validate`"), ("frictionless", "`frictionless validate`"),
+                           ("build", "`infocontrols build`"), ("load", "`load('events')`"), ("load_pyarrow", "pyarrow `read_table().to_pandas()`")):
+            rows = r["rows"] if key in ("validate", "frictionless", "build") else n
+            out.append(f"| {n:,} | {r['rows']:,} | {label} | {r[key]['seconds']:.2f} | {r[key]['peak_mb']:.0f} | {rows / r[key]['seconds']:,.0f} |")
+    out += ["", "| events | validate speed-up over frictionless | load time / pyarrow time |", "|---:|---:|---:|"]
+    for n, r in results["sizes"].items():
+        out.append(f"| {int(n):,} | {r['validate_speedup']:.1f}x | {r['load_ratio']:.2f}x |")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

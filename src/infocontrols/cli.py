@@ -1,4 +1,4 @@
-"""The command line: ``infocontrols validate | build | info``.
+"""The command line: ``infocontrols validate | build | add | info``.
 
 Exit status: 0 success (warnings allowed), 1 invalid or stale, 2 could not run.
 """
@@ -63,6 +63,20 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add(args: argparse.Namespace) -> int:
+    from .importer import add_events_from_file
+
+    try:
+        dt.date.fromisoformat(args.accessed_on)
+        added = add_events_from_file(Path(args.package_dir), Path(args.events_json), args.accessed_on)
+    except (ContractError, OSError, ValueError, KeyError) as exc:
+        print(f"infocontrols add: nothing was added: {exc}", file=sys.stderr)
+        return 2
+    print(f"added {len(added)} event(s):" + "".join(f"\n  {event_id}" for event_id in added))
+    print("next: infocontrols validate, then infocontrols build")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="infocontrols", description="Validate, build and summarise the InfoControls data package.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -76,6 +90,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("package_dir", nargs="?", default=".")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every stale generated file")
     b.set_defaults(run=_build)
+    a = sub.add_parser("add", help="add events (nested JSON records with their actors, measures, sources, figures) to the CSV tables")
+    a.add_argument("events_json", help="a JSON array of events in the nested form (see CONTRIBUTING.md)")
+    a.add_argument("package_dir", nargs="?", default=".")
+    a.add_argument("--accessed-on", default=dt.date.today().isoformat(), metavar="YYYY-MM-DD", help="date the sources were read (default: today)")
+    a.set_defaults(run=_add)
     i = sub.add_parser("info", help="print row counts and events by year and control domain")
     i.add_argument("package_dir", nargs="?", default=".")
     i.set_defaults(run=_info)

@@ -199,6 +199,17 @@ def add_events(root: str | Path, events: list[dict], accessed_on: str, country: 
     """Add ``events`` (nested form) to the package at ``root``; return the new event IDs."""
     contract = Contract.from_source(root)
     tables = Tables(contract)
+    for n, spec in enumerate(events):
+        missing = [k for k in ("title", "date_start") if not isinstance(spec, dict) or not spec.get(k)]
+        if missing:
+            raise ValueError(f"event {n}: missing {', '.join(missing)}")
+        for s in spec.get("sources", []):
+            if not str(s.get("url", "")).strip():
+                raise ValueError(f"event {n} ({spec['title']!r}): a source has no url")
+        urls = {str(s.get("url", "")).strip() for s in spec.get("sources", [])} | set(tables.source_by_url)
+        for f in spec.get("figures", []):
+            if str(f.get("source_url", "")).strip() not in urls:
+                raise ValueError(f"event {n} ({spec['title']!r}): figure source_url {f.get('source_url')!r} is not among the sources")
     added = []
     for spec in events:
         title = clean(spec["title"])

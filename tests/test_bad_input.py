@@ -7,7 +7,6 @@ import sys
 
 import pytest
 
-from conftest import ROOT
 
 
 def run_cli(*args, cwd=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 import subprocess
 import sys
 
@@ -19,7 +18,7 @@ import infocontrols as ic
 from infocontrols.build import parquet_bytes
 from infocontrols.contract import Contract
 
-from conftest import ROOT, copy_package
+from conftest import copy_package
 
 
 def test_pandas_types_follow_the_schema():

@@ -201,7 +201,7 @@ def readme(contract: Contract, summary: str) -> bytes:
     text = path.read_text(encoding="utf-8")
     rows = ["| table | description | Parquet |", "|---|---|---|"]
     for table in contract.tables.values():
-        rows.append(f"| [`{table.name}`](docs/codebook.md#{table.name.replace('_', '_')}) | {_cell(table.description)} | `data/{table.name}.parquet` |")
+        rows.append(f"| [`{table.name}`](docs/codebook.md#{table.name}) | {_cell(table.description)} | `data/{table.name}.parquet` |")
     text = _replace_block(text, "tables", "\n".join(rows) + "\n", "README.md")
     text = _replace_block(text, "summary", "```\n" + summary + "```\n", "README.md")
     return text.encode()

@@ -103,7 +103,7 @@ def vocabulary_entries(ctx: Context) -> Iterable[Finding]:
 def foreign_keys(ctx: Context) -> Iterable[Finding]:
     """KEY003 / SRC002: every foreign key resolves."""
     for table in ctx.contract.tables.values():
-        frame, ref_parsed = ctx.frame(table.name), None
+        frame = ctx.frame(table.name)
         if frame is None:
             continue
         for fk in table.foreign_keys:

@@ -7,15 +7,20 @@ from .contract import Contract
 from .validation.structure import read_table
 
 
-def summary_frames(contract: Contract) -> dict[str, pl.DataFrame]:
-    """Rows per table, and event counts by year of date_start and by control_domain."""
+def summary_frames(contract: Contract, tables: dict[str, pl.DataFrame] | None = None) -> dict[str, pl.DataFrame]:
+    """Rows per table, and event counts by year of date_start and by control_domain.
+
+    ``tables`` holds typed frames the caller already read (the build has them); any table
+    not given is read from its CSV.
+    """
     counts, events = [], None
     for table in contract.tables.values():
-        parsed = read_table(contract, table)
-        rows = parsed.frame.height if parsed.frame is not None else None
-        counts.append({"table": table.name, "rows": rows})
-        if table.name == "events":
-            events = parsed.frame
+        frame = (tables or {}).get(table.name)
+        if frame is None:
+            frame = read_table(contract, table).frame
+        counts.append({"table": table.name, "rows": frame.height if frame is not None else None})
+        if table.name == "events" and frame is not None:
+            events = frame.with_columns(pl.col("control_domain").cast(pl.String))
     out = {"tables": pl.DataFrame(counts, schema={"table": pl.String, "rows": pl.Int64})}
     if events is not None:
         out["by_year"] = (
@@ -38,9 +43,9 @@ def _block(title: str, frame: pl.DataFrame, key: str, value: str) -> list[str]:
     return lines
 
 
-def summary_text(contract: Contract) -> str:
+def summary_text(contract: Contract, tables: dict[str, pl.DataFrame] | None = None) -> str:
     """The summary as plain text, as `infocontrols info` prints it and the README shows it."""
-    frames = summary_frames(contract)
+    frames = summary_frames(contract, tables)
     lines = [f"infocontrols {contract.version}"]
     lines += _block("rows per table:", frames["tables"], "table", "rows")
     if "by_year" in frames:

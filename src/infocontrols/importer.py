@@ -29,6 +29,7 @@ import unicodedata
 from pathlib import Path
 
 from .contract import Contract
+from .ids import content_slug, event_slug
 
 ID_TABLES = {"events": "event_id", "actors": "actor_id", "measures": "measure_id", "sources": "source_id", "figures": "figure_id"}
 
@@ -98,7 +99,7 @@ def _actor(tables: Tables, spec: dict) -> str:
             if not row.get(field) and spec.get(field):
                 row[field] = clean(spec[field])
         return actor_id
-    actor_id = tables.new_id("ac", slug(name, 6), name)
+    actor_id = tables.new_id("ac", content_slug(name), name)
     tables.rows["actors"].append({
         "actor_id": actor_id, "name": name, "name_zh": clean(spec.get("name_zh")),
         "actor_type": clean(spec.get("actor_type")), "country": clean(spec.get("country")),
@@ -124,7 +125,7 @@ def _measure(tables: Tables, spec: dict) -> str:
         if not row["authority_actor_id"] and authority:
             row["authority_actor_id"] = authority
         return measure_id
-    measure_id = tables.new_id("me", slug(name, 8), name)
+    measure_id = tables.new_id("me", content_slug(name), name)
     tables.rows["measures"].append({
         "measure_id": measure_id, "name": name, "name_zh": clean(spec.get("name_zh")),
         "measure_type": clean(spec.get("measure_type")), "control_domain": clean(spec.get("control_domain")),
@@ -213,7 +214,7 @@ def add_events(root: str | Path, events: list[dict], accessed_on: str, country: 
     added = []
     for spec in events:
         title = clean(spec["title"])
-        event_id = spec.get("id") or tables.new_id("ev", f"{spec['date_start']}-{slug(title, 7)}", title)
+        event_id = spec.get("id") or tables.new_id("ev", f"{spec['date_start']}-{event_slug(title)}", title)
         if event_id in tables.ids["events"]:
             raise ValueError(f"event {event_id} already exists; IDs are permanent, choose another")
         tables.ids["events"].add(event_id)

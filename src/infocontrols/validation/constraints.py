@@ -56,6 +56,25 @@ def did_you_mean(value: str, codes: tuple[str, ...]) -> str:
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
+def did_you_mean_id(value: str, known) -> str:
+    """' (did you mean 'so-x'?)' for the closest existing ID, or ''.
+
+    Only IDs that sort near ``value`` are compared (a mistyped ID usually keeps its prefix,
+    and the date that starts most IDs), so this stays fast with millions of IDs.
+
+    Example:
+        >>> did_you_mean_id("so-reuters-74698", {"so-reuters-746898", "so-xinhua-1"})
+        " (did you mean 'so-reuters-746898'?)"
+    """
+    import bisect
+
+    ordered = known if isinstance(known, list) else sorted(known)
+    at = bisect.bisect_left(ordered, value)
+    nearby = ordered[max(0, at - 50): at + 50]
+    close = difflib.get_close_matches(value, nearby, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _message(table: Table, contract: Contract, column: str, check: str, value: str) -> tuple[F.Rule, str]:
     if check == "not_nullable":
         return F.REQ001, "required value is missing"

@@ -7,8 +7,9 @@ could not parse (that table already has its structural findings).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable
 
@@ -39,6 +40,9 @@ class Context:
     tables: dict[str, ParsedTable]
     today: dt.date
     baseline: str | None = None
+    # Small frames a table's own rule leaves for a cross-table rule, because the free
+    # text they come from is dropped once the table's own checks are done.
+    carry: dict = field(default_factory=dict)
 
     def frame(self, name: str) -> pl.DataFrame | None:
         parsed = self.tables.get(name)
@@ -359,30 +363,230 @@ def unreferenced(ctx: Context) -> Iterable[Finding]:
 
 @hand_rule
 def evidence(ctx: Context) -> Iterable[Finding]:
-    """EVD001 and EVD002: evidence_status agrees with the linked sources."""
+    """EVD001, EVD002, EVD003: evidence_status is derived from the links; contradictions explained."""
+    from ..evidence import derive_status
+
     events, links, sources = ctx.frame("events"), ctx.frame("event_sources"), ctx.frame("sources")
+    if links is not None and "note" in links.columns:
+        unexplained = links.with_row_index("_row").filter((pl.col("stance") == "contradicts") & pl.col("note").is_null())
+        for r in unexplained.select("_row", "event_id", "source_id").to_dicts():
+            yield finding(F.EVD003, ctx.file("event_sources"), line(r), "note", f"{r['event_id']},{r['source_id']}", f"source {r['source_id']!r} contradicts event {r['event_id']!r}: say in the note what it says differently")
     if events is None or links is None or sources is None:
         return
     file = ctx.file("events")
-    contradicted = links.filter(pl.col("stance") == "contradicts").select("event_id").unique()
-    disputed = events.with_row_index("_row").filter(pl.col("evidence_status") == "disputed")
-    for r in disputed.join(contradicted, on="event_id", how="anti").sort("_row").select("_row", "event_id").to_dicts():
-        yield finding(F.EVD001, file, line(r), "evidence_status", "disputed", f"event {r['event_id']!r} is 'disputed' but links no source with stance 'contradicts'")
-    confirmed_ids = events.filter(pl.col("evidence_status") == "confirmed").select("event_id")
-    if confirmed_ids.height == 0:
+    derived = derive_status(links, sources)
+    checked = events.select("event_id", "evidence_status").with_row_index("_row").join(derived, on="event_id", how="left")
+    for r in checked.filter(pl.col("derived").is_not_null() & (pl.col("evidence_status") != pl.col("derived"))).sort("_row").to_dicts():
+        status, want = r["evidence_status"], r["derived"]
+        if status == "disputed" and r["contradicting"] == 0:
+            yield finding(F.EVD001, file, line(r), "evidence_status", status, f"event {r['event_id']!r} is 'disputed' but links no source with stance 'contradicts'; link the disputing source, or set evidence_status to {want!r}")
+            continue
+        why = {
+            "confirmed": f"its supporting sources come from {r['origins']} origin(s)" + (" including a government source" if r["official"] else ""),
+            "reported": f"its supporting sources come from {r['origins']} origin(s) and none is a government source (copies of one story count once)",
+            "disputed": f"{r['contradicting']} linked source(s) contradict it" + (f" and {r['unexplained']} of those notes do not say 'Event stands:'" if status == "confirmed" and r["unexplained"] else ""),
+        }[want]
+        fix = {
+            "confirmed": "set evidence_status to 'confirmed' (the status is derived from the sources, not chosen)",
+            "reported": "set evidence_status to 'reported', or link a supporting source from a second, independent origin or an official one",
+            "disputed": "set evidence_status to 'disputed', or, if the event stands despite it, say why in that link's note ('Event stands: ...')",
+        }[want]
+        yield finding(F.EVD002, file, line(r), "evidence_status", status, f"event {r['event_id']!r} is {status!r} but its sources make it {want!r}: {why}; {fix}")
+
+
+def _title_key(column: str) -> pl.Expr:
+    """A title reduced for comparison: lowercase letters and digits only, without a trailing
+    ' - Outlet' or ' | Outlet' suffix, so copies of one story compare equal."""
+    c = pl.col(column).str.to_lowercase().str.replace(r"\s+[-|–—]\s+[^-|–—]{1,40}$", "")
+    return c.str.replace_all(r"[^\p{L}\p{N}]+", "")
+
+
+@one_table_rule("sources")
+def source_title_keys(ctx: Context) -> Iterable[Finding]:
+    """Leave each source's reduced title for EVD004, which runs after the links are read."""
+    sources = ctx.frame("sources")
+    if sources is not None and "title" in sources.columns:
+        keys = sources.select("source_id", _title_key("title").alias("_title_key"))
+        ctx.carry["title_keys"] = keys.filter(pl.col("_title_key").str.len_chars() >= 16)
+    return ()
+
+
+@hand_rule
+def undeclared_copies(ctx: Context) -> Iterable[Finding]:
+    """EVD004: near-identical titles from different origins on one event."""
+    from ..evidence import origin
+
+    links, sources, keys = ctx.frame("event_sources"), ctx.frame("sources"), ctx.carry.get("title_keys")
+    if links is None or sources is None or keys is None or keys.height == 0:
         return
-    outlet = pl.coalesce(pl.col("original_outlet"), pl.col("outlet"))
-    support = links.filter(pl.col("stance") == "supports").join(confirmed_ids, on="event_id", how="semi").join(
-        sources.select("source_id", outlet.alias("_outlet"), "outlet_type"), on="source_id", how="inner"
+    linked = (
+        links.select("event_id", "source_id")
+        .join(keys, on="source_id", how="inner")
+        .join(sources.select("source_id", origin()).with_row_index("_row"), on="source_id", how="inner")
     )
-    strength = support.group_by("event_id").agg(
-        pl.col("_outlet").n_unique().alias("outlets"),
-        pl.col("outlet_type").is_in(list(OFFICIAL_OUTLETS)).any().alias("official"),
-    )
-    confirmed = events.with_row_index("_row").filter(pl.col("evidence_status") == "confirmed").join(strength, on="event_id", how="left")
-    weak = confirmed.filter(~(pl.col("official").fill_null(False) | (pl.col("outlets").fill_null(0) >= 2)))
-    for r in weak.sort("_row").select("_row", "event_id", "outlets").to_dicts():
-        yield finding(F.EVD002, file, line(r), "evidence_status", "confirmed", f"event {r['event_id']!r} is 'confirmed' with {r['outlets'] or 0} independent supporting outlet(s) and no official source; use 'reported' or add a source")
+    clashes = linked.filter(pl.col("origin").n_unique().over(["event_id", "_title_key"]) > 1)
+    if clashes.height == 0:
+        return
+    file = ctx.file("sources")
+    seen: set[tuple[str, str]] = set()
+    for (event_id, _), group in clashes.sort("_row").group_by(["event_id", "_title_key"], maintain_order=True):
+        group = group.to_dicts()
+        first = group[0]
+        for r in group[1:]:
+            if r["origin"] == first["origin"] or (r["source_id"], first["source_id"]) in seen:
+                continue
+            seen.add((r["source_id"], first["source_id"]))
+            yield finding(F.EVD004, file, line(r), "original_outlet", r["source_id"], f"source {r['source_id']!r} ({r['origin']}) has nearly the same title as {first['source_id']!r} ({first['origin']}) on event {event_id!r}: if one copies the other, set its original_outlet to the outlet it copies")
+
+
+# ---------------------------------------------------------------- citations in prose
+CITATION = re.compile(r"\[(so-[^\]]*)\]")
+SOURCE_ID = re.compile(r"^so-[a-z0-9]+(-[a-z0-9]+)*$")
+# Free text that may cite sources, and the column naming the event it is about (if any).
+CITING_TEXT = {
+    "events": (("summary", "notes"), "event_id"),
+    "event_sources": (("note",), "event_id"),
+    "figures": (("notes",), "event_id"),
+    "sources": (("notes",), None),
+    "measures": (("description",), None),
+    "actors": (("description",), None),
+}
+# Prose whose sentences must cite the outlets they name (CIT002).
+ATTRIBUTING_TEXT = {"events": ("notes",), "event_sources": ("note",)}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'‘“(\[])")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text) if s]
+
+
+@table_rule
+def collect_citations(ctx: Context, table) -> Iterable[Finding]:
+    """Leave every bracketed citation, and every sentence that cites nothing, for CIT001/CIT002."""
+    spec = CITING_TEXT.get(table.name)
+    parsed = ctx.tables.get(table.name)
+    if spec is None or parsed is None or parsed.raw is None:
+        return ()
+    columns, scope = spec
+    raw = parsed.raw
+    citations, quiet = [], []
+    for column in (c for c in columns if c in raw.columns):
+        cited = raw.select(
+            pl.col(column).alias("_text"), *( [pl.col(scope).alias("_event")] if scope else [pl.lit(None, pl.String).alias("_event")])
+        ).with_row_index("_row").filter(pl.col("_text").str.contains(r"\[so-", literal=False).fill_null(False))
+        for r in cited.to_dicts():
+            for group in CITATION.findall(r["_text"]):
+                for token in re.split(r"\s*[;,]\s*", group.strip()):
+                    citations.append((table.path, r["_row"] + 2, column, r["_event"], token))
+        if column in ATTRIBUTING_TEXT.get(table.name, ()):
+            texts = raw.select(pl.col(column).alias("_text")).with_row_index("_row").filter(pl.col("_text").is_not_null())
+            for index, text in texts.iter_rows():
+                for sentence in _sentences(text):
+                    if "[so-" not in sentence:
+                        quiet.append((table.path, index + 2, column, sentence))
+    ctx.carry.setdefault("citations", []).extend(citations)
+    ctx.carry.setdefault("uncited_sentences", []).extend(quiet)
+    return ()
+
+
+@hand_rule
+def citations(ctx: Context) -> Iterable[Finding]:
+    """CIT001: cited source IDs exist and are linked to the event the text is about."""
+    cited = ctx.carry.get("citations") or []
+    sources, links = ctx.frame("sources"), ctx.frame("event_sources")
+    if not cited or sources is None:
+        return
+    known = set(sources["source_id"].drop_nulls().to_list())
+    linked = set(zip(links["event_id"].to_list(), links["source_id"].to_list())) if links is not None else None
+    for file, line_no, column, event_id, token in cited:
+        if not SOURCE_ID.match(token):
+            yield finding(F.CIT001, file, line_no, column, token, f"[{token}] is not a source ID; cite sources as [so-...] or [so-...; so-...]")
+        elif token not in known:
+            from .constraints import did_you_mean_id
+
+            yield finding(F.CIT001, file, line_no, column, token, f"cites {token!r}, which is not in {ctx.file('sources')}{did_you_mean_id(token, known)}")
+        elif event_id is not None and linked is not None and (event_id, token) not in linked:
+            yield finding(F.CIT001, file, line_no, column, token, f"cites {token!r}, which is not linked to event {event_id!r} in {ctx.file('event_sources')}: link it (stance supports, contradicts or context) or cite a linked source")
+
+
+@hand_rule
+def outlets_named_without_citation(ctx: Context) -> Iterable[Finding]:
+    """CIT002: a sentence naming an outlet cites a source by ID."""
+    quiet = ctx.carry.get("uncited_sentences") or []
+    sources = ctx.frame("sources")
+    if not quiet or sources is None:
+        return
+    names = pl.concat([sources["outlet"], sources["original_outlet"]]).drop_nulls().unique().to_list()
+    names = sorted((n for n in names if len(n) >= 3), key=len, reverse=True)
+    if not names:
+        return
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
+    for file, line_no, column, sentence in quiet:
+        match = pattern.search(sentence)
+        if match:
+            yield finding(F.CIT002, file, line_no, column, match.group(1), f"a sentence names {match.group(1)!r} without citing a source: add the source's ID in brackets, e.g. '... [so-...]'")
+
+
+# ---------------------------------------------------------------- figures
+@one_table_rule("figures")
+def figure_quantities(ctx: Context) -> Iterable[Finding]:
+    """FIG001 and FIG002: no repeated claims; one quantity, one metric and unit."""
+    figures = ctx.frame("figures")
+    if figures is None or "quantity" not in figures.columns:
+        return
+    file = ctx.file("figures")
+    indexed = figures.with_row_index("_row")
+    claim = ["event_id", "quantity", "source_id", "value"]
+    repeated = indexed.filter(pl.all_horizontal([pl.col(c).is_not_null() for c in claim]))
+    repeated = repeated.with_columns(pl.col("_row").min().over(claim).alias("_first")).filter(pl.col("_row") != pl.col("_first"))
+    for r in repeated.sort("_row").select("_row", "_first", "figure_id", *claim).to_dicts():
+        yield finding(F.FIG001, file, line(r), "quantity", r["figure_id"], f"repeats the figure on line {r['_first'] + 2}: same event, quantity {r['quantity']!r}, source {r['source_id']!r} and value {r['value']:g}; retire one (data/retired_ids.csv)")
+    measured = indexed.filter(pl.col("event_id").is_not_null() & pl.col("quantity").is_not_null())
+    mixed = measured.with_columns(
+        (pl.struct("metric", "unit").n_unique().over("event_id", "quantity") > 1).alias("_mixed"),
+        pl.col("_row").min().over("event_id", "quantity").alias("_first"),
+    ).filter(pl.col("_mixed") & (pl.col("_row") != pl.col("_first")))
+    if mixed.height:
+        firsts = indexed.select(pl.col("_row").alias("_first"), pl.col("metric").alias("_metric"), pl.col("unit").alias("_unit"))
+        for r in mixed.join(firsts, on="_first").sort("_row").to_dicts():
+            if (r["metric"], r["unit"]) == (r["_metric"], r["_unit"]):
+                continue
+            yield finding(F.FIG002, file, line(r), "quantity", r["quantity"], f"quantity {r['quantity']!r} of {r['event_id']!r} is {r['metric']} in {r['unit']} here but {r['_metric']} in {r['_unit']} on line {r['_first'] + 2}: one quantity needs one metric and unit (or give the other count its own quantity)")
+
+
+# ---------------------------------------------------------------- source completeness
+@one_table_rule("sources")
+def source_publication_dates(ctx: Context) -> Iterable[Finding]:
+    """SRC008: published_on and published_on_basis agree."""
+    sources = ctx.frame("sources")
+    if sources is None or "published_on_basis" not in sources.columns:
+        return
+    file = ctx.file("sources")
+    basis, date = pl.col("published_on_basis"), pl.col("published_on")
+    for r in rows(sources, (basis != "none") & date.is_null(), "source_id", "published_on_basis"):
+        yield finding(F.SRC008, file, line(r), "published_on", r["source_id"], f"published_on is empty but published_on_basis is {r['published_on_basis']!r}: give the date, or set published_on_basis to 'none' if neither the page nor its address shows one")
+    for r in rows(sources, (basis == "none") & date.is_not_null(), "source_id", "published_on"):
+        yield finding(F.SRC008, file, line(r), "published_on", r["published_on"], "published_on_basis is 'none' (no date shown) but published_on has a date: set the basis to 'page' or 'url', or empty the date")
+    in_url = sources.with_row_index("_row").filter((basis == "url") & date.is_not_null())
+    if in_url.height:
+        year = pl.col("published_on").dt.year().cast(pl.String)
+        for r in in_url.filter(~pl.col("url").str.contains(year, literal=True)).select("_row", "url", "published_on").to_dicts():
+            yield finding(F.SRC008, file, line(r), "published_on_basis", r["published_on"], f"published_on_basis is 'url' but the URL shows no year {r['published_on'].year}")
+
+
+# ---------------------------------------------------------------- ID shape
+@table_rule
+def id_words(ctx: Context, table) -> Iterable[Finding]:
+    """KEY007: IDs never end on a function word (a slug cut off mid-phrase)."""
+    from ..ids import FUNCTION_WORDS
+
+    frame = ctx.frame(table.name)
+    if frame is None or not table.id_prefix:
+        return
+    key = table.primary_key[0]
+    last = pl.col(key).str.extract(r"-([a-z0-9]+)$", 1)
+    for r in rows(frame, last.is_in(list(FUNCTION_WORDS)).fill_null(False), key):
+        yield finding(F.KEY007, table.path, line(r), key, r[key], f"ID {r[key]!r} ends on the function word {r[key].rsplit('-', 1)[-1]!r}, as if cut off: choose a concise slug of meaningful words (and retire the old ID if it was published)")
 
 
 # ---------------------------------------------------------------- text hygiene

@@ -81,9 +81,9 @@ def m_key005(pkg):
 
 def m_key006(pkg):
     rows = pkg.rows("retired_ids")
-    rows.append(["ev-2000-01-01-an-old-record", "ev-2000-01-01-does-not-exist", "2026-11-01", "renamed"])
+    rows.append(["ev-zzzz-an-old-record", "ev-2000-01-01-does-not-exist", "2026-11-01", "renamed"])
     pkg.write_rows("retired_ids", rows)
-    return "data/retired_ids.csv", 2
+    return "data/retired_ids.csv", len(rows)
 
 
 def m_date001(pkg):
@@ -160,7 +160,9 @@ def m_src005(pkg):
 
 def m_src006(pkg):
     rows = pkg.rows("sources")
-    rows.append(["so-zzz-unused", "https://example.org/unused", "Unused", "Example", "", "newspaper", "en", "", "2026-11-01", "", ""])
+    values = {"source_id": "so-zzz-unused", "url": "https://example.org/unused", "title": "Unused", "outlet": "Example",
+              "outlet_type": "newspaper", "language": "en", "published_on_basis": "none", "accessed_on": "2026-11-01"}
+    rows.append([values.get(column, "") for column in rows[0]])
     pkg.write_rows("sources", rows)
     return "data/sources.csv", len(rows)
 
@@ -181,13 +183,91 @@ def m_evd001(pkg):
     return "data/events.csv", pkg.set_cell("events", i, "evidence_status", "disputed")
 
 
+def _derived(pkg):
+    """The evidence status each event's links derive, computed from the package's files."""
+    import polars as pl
+
+    from infocontrols.evidence import derive_status
+
+    read = lambda table: pl.read_csv(pkg.path(table), infer_schema=False)
+    return dict(derive_status(read("event_sources"), read("sources")).select("event_id", "derived").iter_rows())
+
+
 def m_evd002(pkg):
-    event_id = "ev-2021-02-24-beijing-draft-social-credit-regulations"
-    source_id = pkg.rows("event_sources")[1:]
-    source_id = next(r[1] for r in source_id if r[0] == event_id)
-    j = pkg.find("sources", "source_id", source_id)
-    pkg.set_cell("sources", j, "outlet_type", "aggregator")
-    return "data/events.csv", pkg.find("events", "event_id", event_id) + 2
+    derived = _derived(pkg)
+    i = next(i for i, r in enumerate(pkg.rows("events")[1:]) if derived[r[0]] != "disputed")
+    other = {"confirmed": "reported", "reported": "confirmed"}[derived[pkg.cell("events", i, "event_id")]]
+    return "data/events.csv", pkg.set_cell("events", i, "evidence_status", other)
+
+
+def m_evd003(pkg):
+    rows = pkg.rows("event_sources")
+    stance, note = rows[0].index("stance"), rows[0].index("note")
+    i = next(i for i, r in enumerate(rows[1:]) if r[stance] == "supports")
+    pkg.set_cell("event_sources", i, "note", "")
+    return "data/event_sources.csv", pkg.set_cell("event_sources", i, "stance", "contradicts")
+
+
+def m_evd004(pkg):
+    # Give a second source of one event the first one's title, under a different origin.
+    links, sources = pkg.rows("event_sources"), pkg.rows("sources")
+    head = sources[0]
+    by_id = {r[0]: r for r in sources[1:]}
+    origin = lambda r: r[head.index("original_outlet")] or r[head.index("outlet")]
+    events: dict[str, list[str]] = {}
+    for r in links[1:]:
+        events.setdefault(r[0], []).append(r[1])
+    for ids in events.values():
+        pair = [(a, b) for a in ids for b in ids if a < b and origin(by_id[a]) != origin(by_id[b])]
+        if pair:
+            first, second = pair[0]
+            break
+    title = "A long enough headline that two outlets share word for word"
+    pkg.set_cell("sources", pkg.find("sources", "source_id", first), "title", title)
+    return "data/sources.csv", pkg.set_cell("sources", pkg.find("sources", "source_id", second), "title", title + " - Some Outlet")
+
+
+def m_cit001(pkg):
+    return "data/events.csv", pkg.set_cell("events", 3, "notes", "Another outlet gives a later date [so-no-such-source].")
+
+
+def m_cit002(pkg):
+    outlet = next(r[3] for r in pkg.rows("sources")[1:] if len(r[3]) >= 4)
+    return "data/events.csv", pkg.set_cell("events", 2, "notes", f"{outlet} gives a different number.")
+
+
+def m_fig001(pkg):
+    rows = pkg.rows("figures")
+    copy = list(rows[1])
+    copy[0] = "fi-zzz-repeated-claim"
+    rows.append(copy)
+    pkg.write_rows("figures", rows)
+    return "data/figures.csv", len(rows)
+
+
+def m_fig002(pkg):
+    rows = pkg.rows("figures")
+    head = rows[0]
+    event, quantity, unit = head.index("event_id"), head.index("quantity"), head.index("unit")
+    seen = {}
+    for i, r in enumerate(rows[1:]):
+        key = (r[event], r[quantity])
+        if key in seen:
+            other_unit = "days" if r[unit] != "days" else "hours"
+            return "data/figures.csv", pkg.set_cell("figures", i, "unit", other_unit)
+        seen[key] = i
+    pytest.fail("fixture assumption: some quantity has two figures")
+
+
+def m_src008(pkg):
+    rows = pkg.rows("sources")
+    basis = rows[0].index("published_on_basis")
+    i = next(i for i, r in enumerate(rows[1:]) if r[basis] == "page")
+    return "data/sources.csv", pkg.set_cell("sources", i, "published_on_basis", "none")
+
+
+def m_key007(pkg):
+    return "data/events.csv", pkg.set_cell("events", 0, "event_id", pkg.cell("events", 0, "event_id") + "-for")
 
 
 def m_txt001(pkg):
@@ -280,7 +360,9 @@ CASES = {
     "KEY005": m_key005, "KEY006": m_key006, "DATE001": m_date001, "TYPE001": m_type001, "DATE002": m_date002,
     "DATE003": m_date003, "DATE004": m_date004, "DATE005": m_date005, "DATE006": m_date006, "DATE007": m_date007,
     "SRC001": m_src001, "SRC002": m_src002, "SRC003": m_src003, "SRC004": m_src004, "SRC005": m_src005,
-    "SRC006": m_src006, "SRC007": m_src007, "EVD001": m_evd001, "EVD002": m_evd002, "TXT001": m_txt001,
+    "SRC006": m_src006, "SRC007": m_src007, "EVD001": m_evd001, "EVD002": m_evd002, "EVD003": m_evd003,
+    "EVD004": m_evd004, "CIT001": m_cit001, "CIT002": m_cit002, "FIG001": m_fig001, "FIG002": m_fig002,
+    "SRC008": m_src008, "KEY007": m_key007, "TXT001": m_txt001,
     "TXT002": m_txt002, "TXT003": m_txt003, "TXT004": m_txt004, "ISO001": m_iso001, "ISO002": m_iso002,
     "ISO003": m_iso003, "ORD001": m_ord001, "DESC001": m_desc001,
     **{f"STR{n:03d}": m_str(f"STR{n:03d}") for n in range(1, 11)},
@@ -326,3 +408,54 @@ def test_findings_are_lazy_all_of_them_not_the_first(package):
     report = package.validate()
     assert len(report.by_rule("VOC001")) == 7
     assert len(report.by_rule("ISO001")) == 1
+
+
+def test_citation_of_a_source_not_linked_to_the_event(package):
+    event_id = package.cell("events", 0, "event_id")
+    linked = {r[1] for r in package.rows("event_sources")[1:] if r[0] == event_id}
+    elsewhere = next(r[0] for r in package.rows("sources")[1:] if r[0] not in linked)
+    line = package.set_cell("events", 0, "notes", f"A later report disagrees [{elsewhere}].")
+    hits = package.validate().by_rule("CIT001")
+    assert [(h.line, h.value) for h in hits] == [(line, elsewhere)]
+    assert "not linked to event" in hits[0].message
+
+
+def test_citation_that_is_not_a_source_id(package):
+    line = package.set_cell("events", 1, "summary", "Reported twice [so-Bad ID; so-also bad].")
+    hits = package.validate().by_rule("CIT001")
+    assert {(h.line, h.value) for h in hits} == {(line, "so-Bad ID"), (line, "so-also bad")}
+
+
+def test_mistyped_citation_gets_a_did_you_mean(package):
+    event_id = package.cell("events", 0, "event_id")
+    source_id = next(r[1] for r in package.rows("event_sources")[1:] if r[0] == event_id)
+    package.set_cell("events", 0, "notes", f"Reported [{source_id[:-1]}].")
+    hit = package.validate().by_rule("CIT001")[0]
+    assert f"did you mean {source_id!r}" in hit.message
+
+
+def test_a_sentence_naming_an_outlet_is_fine_with_a_citation(package):
+    event_id = package.cell("events", 2, "event_id")
+    source_id, outlet = next(
+        (r[1], s[3]) for r in package.rows("event_sources")[1:] if r[0] == event_id
+        for s in package.rows("sources")[1:] if s[0] == r[1]
+    )
+    line = package.set_cell("events", 2, "notes", f"{outlet} gives a different number [{source_id}]. Nothing else differs.")
+    assert not [h for h in package.validate().by_rule("CIT002") if h.line == line]
+
+
+def test_contradicting_source_on_a_confirmed_event_needs_event_stands(package):
+    from infocontrols.evidence import STANDS_MARKER
+
+    derived = _derived(package)
+    rows = package.rows("event_sources")
+    head = rows[0]
+    i = next(i for i, r in enumerate(rows[1:]) if derived[r[0]] == "confirmed" and r[head.index("stance")] == "context")
+    event_id = rows[i + 1][0]
+    package.set_cell("event_sources", i, "stance", "contradicts")
+    package.set_cell("event_sources", i, "note", "It gives a later date.")
+    event_line = package.find("events", "event_id", event_id) + 2
+    hits = [h for h in package.validate().by_rule("EVD002") if h.line == event_line]
+    assert [h.value for h in hits] == ["confirmed"] and "'disputed'" in hits[0].message
+    package.set_cell("event_sources", i, "note", f"It gives a later date. {STANDS_MARKER} the date is all it disputes.")
+    assert not [h for h in package.validate().by_rule("EVD002") if h.line == event_line]

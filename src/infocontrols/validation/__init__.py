@@ -58,7 +58,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 # Text columns that cross-table rules still read after a table's own checks are done.
-CROSS_TABLE_TEXT = {"outlet", "original_outlet"}
+CROSS_TABLE_TEXT = {"outlet", "original_outlet", "note"}
 
 
 def _slim(parsed: ParsedTable) -> None:

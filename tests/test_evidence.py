@@ -1,0 +1,73 @@
+"""The derived evidence status: origins, independence and contradictions (src/infocontrols/evidence.py)."""
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, strategies as st
+
+from infocontrols.evidence import STANDS_MARKER, derive_status
+from infocontrols.ids import FUNCTION_WORDS, MAX_CHARS, content_slug, ends_on_function_word, event_slug
+
+SOURCES = pl.DataFrame(
+    {
+        "source_id": ["so-ksl", "so-wral", "so-ap", "so-gov", "so-nyt", "so-mirror"],
+        "outlet": ["KSL", "WRAL", "Associated Press", "Beijing Municipal Government", "New York Times", "sohu.com"],
+        "original_outlet": ["Associated Press", "Associated Press", None, None, None, "Xinhua"],
+        "outlet_type": ["wire_service", "wire_service", "wire_service", "government", "newspaper", "state_media"],
+    }
+)
+
+
+def status(*links: tuple[str, str, str | None]) -> str:
+    frame = pl.DataFrame(
+        {"event_id": ["ev-x"] * len(links), "source_id": [l[0] for l in links], "stance": [l[1] for l in links], "note": [l[2] for l in links]},
+        schema={"event_id": pl.String, "source_id": pl.String, "stance": pl.String, "note": pl.String},
+    )
+    return derive_status(frame, SOURCES).row(0, named=True)["derived"]
+
+
+def test_copies_of_one_wire_story_are_one_origin():
+    assert status(("so-ksl", "supports", None), ("so-wral", "supports", None), ("so-ap", "supports", None)) == "reported"
+
+
+def test_two_origins_confirm():
+    assert status(("so-ksl", "supports", None), ("so-nyt", "supports", None)) == "confirmed"
+
+
+def test_a_government_source_confirms_alone():
+    assert status(("so-gov", "supports", None)) == "confirmed"
+
+
+def test_context_links_are_not_evidence():
+    assert status(("so-ksl", "supports", None), ("so-nyt", "context", None)) == "reported"
+
+
+def test_a_contradicting_source_disputes_unless_the_event_is_shown_to_stand():
+    base = [("so-gov", "supports", None), ("so-nyt", "supports", None)]
+    assert status(*base, ("so-mirror", "contradicts", "It gives another date.")) == "disputed"
+    assert status(*base, ("so-mirror", "contradicts", f"It gives another date. {STANDS_MARKER} only the date differs.")) == "confirmed"
+
+
+def test_a_stands_note_does_not_confirm_weak_evidence():
+    note = f"It says the plan was dropped. {STANDS_MARKER} the plan was published."
+    assert status(("so-nyt", "supports", None), ("so-mirror", "contradicts", note)) == "disputed"
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_generated_slugs_are_never_cut_off_on_a_function_word(title):
+    slug = content_slug(title)
+    assert len(slug) <= MAX_CHARS
+    assert not slug or slug.rsplit("-", 1)[-1] not in FUNCTION_WORDS
+    assert not ends_on_function_word("ev-2020-01-01-" + slug) or not slug
+
+
+@pytest.mark.parametrize(
+    "title, slug",
+    [
+        ("Jinan introduces 12-point credit system for dog owners", "jinan-introduces-12-point-credit-system"),
+        ("Supreme People's Court revises rules on publishing the judgment-defaulter list", "supreme-peoples-court-revises-rules"),
+        ("Bibles disappear from China's major e-commerce platforms", "bibles-disappear-chinas-major-e-commerce"),
+    ],
+)
+def test_event_slugs_of_titles_that_used_to_be_cut_off(title, slug):
+    assert event_slug(title) == slug

@@ -110,17 +110,19 @@ def generate(n_events: int, out: Path, errors: int = 0, seed: int = 1) -> dict:
         "source_id": ids("so", n_sources, 8),
         "url": np.char.add("https://example.org/news/", np.arange(n_sources).astype(str)).astype(object),
         "title": np.full(n_sources, "网信办通报 Report title", dtype=object),
-        "outlet": pick(rng, OUTLETS, n_sources),
+        # both sources of an event come from one outlet, none official, so every event is 'reported'
+        "outlet": np.repeat(pick(rng, OUTLETS, n_events), 2),
         "original_outlet": np.full(n_sources, None, dtype=object),
-        "outlet_type": pick(rng, vocab("outlet_type"), n_sources),
+        "outlet_type": np.repeat(pick(rng, [t for t in vocab("outlet_type") if t != "government"], n_events), 2),
         "language": np.full(n_sources, "zh-Hans", dtype=object),
         "published_on": iso(published).astype(object),
+        "published_on_basis": np.full(n_sources, "page", dtype=object),
         "accessed_on": np.full(n_sources, "2026-11-01", dtype=object),
         "archive_url": np.full(n_sources, None, dtype=object),
         "notes": np.full(n_sources, None, dtype=object),
     }
     event_sources = {"event_id": event_id[source_event].astype(object), "source_id": sources["source_id"].astype(object),
-                     "stance": np.full(n_sources, "supports", dtype=object)}
+                     "stance": np.full(n_sources, "supports", dtype=object), "note": np.full(n_sources, None, dtype=object)}
     # one actor per event, cycling so every actor is used; roles sorted within the key
     actor_of = np.arange(n_events) % n_actors
     event_actors = {"event_id": event_id.astype(object), "actor_id": actors["actor_id"][actor_of].astype(object),
@@ -134,6 +136,7 @@ def generate(n_events: int, out: Path, errors: int = 0, seed: int = 1) -> dict:
     figures = {
         "figure_id": ids("fi", n_figures, 8),
         "event_id": event_id[with_figure].astype(object),
+        "quantity": np.full(n_figures, "accounts-closed", dtype=object),
         "metric": np.full(n_figures, "accounts_affected", dtype=object),
         "value": rng.integers(1, 100000, n_figures).astype(str).astype(object),
         "unit": np.full(n_figures, "count", dtype=object),
@@ -221,6 +224,7 @@ def inject(t: dict, k: int, rng, n_actors: int) -> dict:
     for i in chosen:  # in the future; its sources undated so DATE006 does not also fire
         ev["date_start"][i] = ev["date_end"][i] = "2099-01-01"
         so["published_on"][2 * i] = so["published_on"][2 * i + 1] = None
+        so["published_on_basis"][2 * i] = so["published_on_basis"][2 * i + 1] = "none"
     mark("DATE004", "data/events.csv", chosen)
     chosen = event_rows(k)
     for i in chosen:  # after every source, before today
@@ -258,6 +262,7 @@ def inject(t: dict, k: int, rng, n_actors: int) -> dict:
     for j in chosen:
         so["accessed_on"][j] = "2099-01-01"
         so["published_on"][j] = None
+        so["published_on_basis"][j] = "none"
     mark("DATE005", "data/sources.csv", chosen)
     chosen = [j for j in source_rows(3 * k) if j > 0 and (j - 1) // 2 not in used][:k]
     for j in chosen:

@@ -195,3 +195,32 @@ def events_wide(*, root: str | Path | None = None):
         if wide[column].dtype == object:
             wide[column] = [v if isinstance(v, list) else [] for v in wide[column]]
     return wide
+
+
+def disagreements(*, root: str | Path | None = None):
+    """Figures on which sources disagree: one row per (event, quantity) with two or more values.
+
+    Rows of ``figures`` with the same ``event_id`` and ``quantity`` are claims about one
+    number; where their values differ, the sources disagree. Each row lists the values and,
+    for each, the qualifier and source as the figures table gives them.
+
+    Example:
+        >>> import infocontrols as ic
+        >>> table = ic.disagreements()
+        >>> list(table.columns)
+        ['event_id', 'quantity', 'metric', 'unit', 'values', 'qualifiers', 'source_ids', 'figure_ids']
+    """
+    figures = load("figures", root=root)
+    figures = figures.astype({"metric": "string", "unit": "string", "qualifier": "string"})
+    ordered = figures.sort_values(["event_id", "quantity", "value", "source_id"], kind="stable")
+    grouped = ordered.groupby(["event_id", "quantity"], sort=True, observed=True)
+    out = grouped.agg(
+        metric=("metric", "first"),
+        unit=("unit", "first"),
+        values=("value", lambda v: v.tolist()),
+        qualifiers=("qualifier", lambda v: v.tolist()),
+        source_ids=("source_id", lambda v: v.tolist()),
+        figure_ids=("figure_id", lambda v: v.tolist()),
+        distinct=("value", "nunique"),
+    ).reset_index()
+    return out[out["distinct"] > 1].drop(columns="distinct").reset_index(drop=True)

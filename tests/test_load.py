@@ -138,3 +138,33 @@ def test_round_trip_csv_build_load(tmp_path_factory, rows):
         assert notes == [r["notes"] or None for r in records], "an empty cell loads as missing"
         starts = [pd.Timestamp(x).date() if backend == "pandas" else x for x in frame["date_start"]]
         assert starts == [dt.date.fromisoformat(r["date_start"]) for r in records]
+
+
+def test_disagreements_lists_quantities_whose_sources_differ(package):
+    import infocontrols as ic
+
+    for parquet in (package.root / "data").glob("*.parquet"):
+        parquet.unlink()  # load from the CSV this test edits
+    rows = package.rows("figures")
+    head = rows[0]
+    col = {name: head.index(name) for name in head}
+    base = rows[1]
+    same = list(base)
+    same[col["figure_id"]] = "fi-zzz-same-value"
+    same[col["quantity"]] = "zz-agreeing-quantity"
+    base_same = list(base)
+    base_same[col["figure_id"]] = "fi-zzz-same-value-2"
+    base_same[col["quantity"]] = "zz-agreeing-quantity"
+    differ = list(base)
+    differ[col["figure_id"]] = "fi-zzz-other-value"
+    differ[col["quantity"]] = "zz-disputed-quantity"
+    differ[col["value"]] = "7"
+    differ_2 = list(differ)
+    differ_2[col["figure_id"]] = "fi-zzz-other-value-2"
+    differ_2[col["value"]] = "9"
+    package.write_rows("figures", rows + [same, base_same, differ, differ_2])
+    table = ic.disagreements(root=package.root)
+    mine = table[table["quantity"].astype(str).str.startswith("zz-")]
+    assert list(mine["quantity"]) == ["zz-disputed-quantity"]
+    assert mine.iloc[0]["values"] == [7.0, 9.0]
+    assert mine.iloc[0]["figure_ids"] == ["fi-zzz-other-value", "fi-zzz-other-value-2"]

@@ -77,6 +77,20 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from .diff import FORMATS, DiffError, default_old, diff_versions
+
+    repo = Path(args.repo)
+    try:
+        old = args.old or default_old(repo)
+        changes = diff_versions(old, args.new, repo=repo)
+    except DiffError as exc:
+        print(f"infocontrols diff: cannot run: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(FORMATS[args.format](changes))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="infocontrols", description="Validate, build and summarise the InfoControls data package.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -95,6 +109,18 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("package_dir", nargs="?", default=".")
     a.add_argument("--accessed-on", default=dt.date.today().isoformat(), metavar="YYYY-MM-DD", help="date the sources were read (default: today)")
     a.set_defaults(run=_add)
+    d = sub.add_parser(
+        "diff",
+        help="list the records added, changed, retired and removed between two versions",
+        description="Record-level differences between two versions of the package. A version is a package "
+        "folder or a git revision. Default: the merge base of HEAD with main, and the working tree. "
+        "Exit status: 0 success, 2 could not run.",
+    )
+    d.add_argument("old", nargs="?", help="old version: a folder or git revision (default: merge base with main)")
+    d.add_argument("new", nargs="?", default=".", help="new version: a folder or git revision (default: .)")
+    d.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="text (default), markdown (for a pull request summary) or json (every change)")
+    d.add_argument("--repo", default=".", help="git repository the revisions belong to (default: .)")
+    d.set_defaults(run=_diff)
     i = sub.add_parser("info", help="print row counts and events by year and control domain")
     i.add_argument("package_dir", nargs="?", default=".")
     i.set_defaults(run=_info)

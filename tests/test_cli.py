@@ -81,3 +81,35 @@ def test_rule_list_in_contributing_is_generated_from_the_registry():
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     for rule in RULES.values():
         assert f"| `{rule.id}` | {rule.severity} |" in text
+
+
+def _unescape(text: str) -> str:
+    """What GitHub's runner does to a workflow command's values."""
+    for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+        text = text.replace(code, char)
+    return text
+
+
+def _parse_command(line: str) -> tuple[str, dict[str, str], str]:
+    head, message = line[2:].split("::", 1)
+    level, _, props = head.partition(" ")
+    pairs = dict(p.split("=", 1) for p in props.split(","))
+    return level, {k: _unescape(v) for k, v in pairs.items()}, _unescape(message)
+
+
+def test_github_annotations_escape_properties_and_messages():
+    from infocontrols.validation import Report
+    from infocontrols.validation.findings import Finding
+    from infocontrols.validation.report import as_github
+
+    findings = [
+        Finding("data/event_sources.csv", 7, "event_id,source_id", "x", "KEY001", "error", "duplicate primary key (event_id, source_id) = ('a', 'b')"),
+        Finding("data/figures.csv", 0, "", "", "FIG002", "warning", "100% sure: line one\nline two"),
+        Finding("data/a:b.csv", 3, "notes", "", "CIT002", "warning", "50%, then 20%0A literally"),
+    ]
+    lines = as_github(Report(findings=findings, tables=1, rows=1)).splitlines()
+    parsed = [_parse_command(line) for line in lines[:3]]
+    assert parsed[0] == ("error", {"file": "data/event_sources.csv", "line": "7", "title": "KEY001 event_id,source_id"}, findings[0].message)
+    assert parsed[1] == ("warning", {"file": "data/figures.csv", "title": "FIG002"}, "100% sure: line one\nline two")
+    assert parsed[2][1]["file"] == "data/a:b.csv" and parsed[2][2] == "50%, then 20%0A literally"
+    assert all("\n" not in line for line in lines)

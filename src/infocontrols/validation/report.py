@@ -55,20 +55,30 @@ def as_json(report: Report) -> str:
     ) + "\n"
 
 
-def _escape(text: str) -> str:
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message, as GitHub's runner unescapes it."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def escape_property(text: str) -> str:
+    """Escape a workflow command's property value: also ':' and ',', which end a property."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def as_github(report: Report) -> str:
-    """``::error file=...,line=...::`` workflow commands, so findings show on the diff."""
+    """``::error file=...,line=...,title=...::message`` workflow commands, so findings show on the diff.
+
+    Property values and the message are escaped per GitHub's workflow command rules, so a
+    composite key (``event_id,source_id``) or a ``%`` in a message arrives intact.
+    """
     lines = []
     for f in report.findings:
         level = "error" if f.severity == "error" else "warning"
-        props = f"file={f.file}"
+        props = [f"file={escape_property(f.file)}"]
         if f.line:
-            props += f",line={f.line}"
-        title = f"{f.rule} {f.column}".strip()
-        lines.append(f"::{level} {props},title={_escape(title)}::{_escape(f.message)}")
+            props.append(f"line={f.line}")
+        props.append(f"title={escape_property(f'{f.rule} {f.column}'.strip())}")
+        lines.append(f"::{level} {','.join(props)}::{escape_data(f.message)}")
     lines.append(report.summary())
     return "\n".join(lines) + "\n"
 

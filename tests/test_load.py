@@ -168,3 +168,12 @@ def test_disagreements_lists_quantities_whose_sources_differ(package):
     assert list(mine["quantity"]) == ["zz-disputed-quantity"]
     assert mine.iloc[0]["values"] == [7.0, 9.0]
     assert mine.iloc[0]["figure_ids"] == ["fi-zzz-other-value", "fi-zzz-other-value-2"]
+
+
+def test_codes_are_unordered_categories_in_vocabulary_order():
+    import infocontrols as ic
+
+    events = ic.load("events")
+    codes = list(ic.vocabulary("event_type")["code"])
+    assert list(events["event_type"].cat.categories) == codes
+    assert events["event_type"].cat.ordered is False  # nominal codes: README says why

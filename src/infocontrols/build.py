@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from . import add_format
 from .contract import DESCRIPTOR, Contract, Table
 from .validation import validate_contract
 from .validation.findings import RULES
@@ -238,6 +239,7 @@ def outputs(contract: Contract) -> dict[str, bytes]:
         typed[table.name] = pl.from_arrow(arrow)
     files[DESCRIPTOR] = descriptor(contract, files)
     files["docs/codebook.md"] = codebook(contract)
+    files[add_format.SCHEMA_PATH] = add_format.input_schema_bytes(contract)
     files["CITATION.cff"] = citation(contract)
     if (contract.root / "README.md").exists():
         files["README.md"] = readme(contract, summary_text(contract, typed))

@@ -395,6 +395,19 @@ def test_rule_reports_its_line(rule, package):
         assert not report.ok
 
 
+def test_event_stands_note_keeps_a_contradicted_event_confirmed(package):
+    # EVD002 must read event_sources.note after the tables are slimmed: a contradicting link
+    # whose note says 'Event stands:' leaves a well-sourced event confirmed.
+    rows = package.rows("event_sources")
+    link = next(i for i, r in enumerate(rows[1:]) if r[2] == "contradicts" and "Event stands:" in r[3])
+    event_id = rows[link + 1][0]
+    assert package.cell("events", package.find("events", "event_id", event_id), "evidence_status") == "confirmed"
+    line = package.find("events", "event_id", event_id) + 2
+    assert not [f for f in package.validate().by_rule("EVD002") if f.line == line]
+    package.set_cell("event_sources", link, "note", "Says something else.")
+    assert [f for f in package.validate().by_rule("EVD002") if f.line == line]
+
+
 def test_unknown_code_gets_a_did_you_mean_hint(package):
     line = package.set_cell("events", 5, "event_type", "law_isued")
     hit = next(f for f in package.validate().findings if f.rule == "VOC001")

@@ -13,7 +13,8 @@ from infocontrols.contract import Contract
 from infocontrols.validation import validate_package
 
 ROOT = Path(__file__).resolve().parents[1]
-TODAY = dt.date(2026, 11, 28)
+# Validation runs as of today: accessed_on dates move forward with every audit.
+TODAY = dt.date.today()
 
 
 class Package:

@@ -37,8 +37,10 @@ def test_check_names_every_stale_file_and_writes_nothing(tmp_path):
     root = source_copy(tmp_path)
     path = root / "data" / "figures.csv"
     rows = path.read_text(encoding="utf-8").split("\n")
-    rows[1] = rows[1].replace(",count,", ",count,", 1)
-    path.write_text("\n".join(rows[:1] + rows[2:]), encoding="utf-8")  # drop one figure
+    replacements = (root / "data" / "retired_ids.csv").read_text(encoding="utf-8")
+    # drop one figure that no retired ID names as its replacement, so the package stays valid
+    drop = next(i for i, row in enumerate(rows[1:], start=1) if row and f",{row.split(',')[0]}," not in replacements)
+    path.write_text("\n".join(rows[:drop] + rows[drop + 1:]), encoding="utf-8")
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert sorted(build(root, check=True)) == ["README.md", "data/figures.parquet", "datapackage.json"]
     assert before == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}

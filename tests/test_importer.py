@@ -21,9 +21,10 @@ NEW = {
                {"name": "Test Platform Co", "name_zh": "测试平台", "actor_type": "company", "role": "target", "country": "CN"}],
     "measures": [{"name": "Self-media rectification campaign (2018)", "relation": "enforces"}],
     "sources": [{"url": "https://example.org/test-fine", "title": "Platform fined", "outlet": "Example News",
-                 "outlet_type": "newspaper", "language": "en", "published_on": "2019-03-05", "stance": "supports"},
+                 "outlet_type": "newspaper", "language": "en", "published_on": "2019-03-05", "published_on_basis": "page",
+                 "stance": "supports"},
                 {"url": "http://chinascope.org/archives/16764", "stance": "context"}],
-    "figures": [{"metric": "fine_amount", "value": 50000, "unit": "cny", "qualifier": "exact",
+    "figures": [{"quantity": "platform-fine", "metric": "fine_amount", "value": 50000, "unit": "cny", "qualifier": "exact",
                  "source_url": "https://example.org/test-fine", "notes": "fine"}],
 }
 
@@ -43,7 +44,7 @@ def rows(root, table):
 def test_added_event_is_valid_and_reuses_existing_records(root):
     actors_before, sources_before = len(rows(root, "actors")), len(rows(root, "sources"))
     [event_id] = add_events(root, [NEW], "2026-11-28")
-    assert event_id == "ev-2019-03-04-test-regulator-fines-a-platform"
+    assert event_id == "ev-2019-03-04-test-regulator-fines-platform"
     assert len(rows(root, "actors")) == actors_before + 1  # the CAC is reused, the platform is new
     assert len(rows(root, "sources")) == sources_before + 1  # the Chinascope URL is reused
     links = [r for r in rows(root, "event_sources") if r["event_id"] == event_id]
@@ -84,4 +85,4 @@ def test_cli_add_then_validate(root, tmp_path):
     result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "add", str(path), str(root), "--accessed-on", "2026-11-28"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "ev-2019-03-04-test-regulator-fines-a-platform" in result.stdout
+    assert "ev-2019-03-04-test-regulator-fines-platform" in result.stdout

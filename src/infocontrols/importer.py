@@ -150,6 +150,7 @@ def _source(tables: Tables, spec: dict, accessed_on: str) -> str:
         "source_id": source_id, "url": url, "title": clean(spec.get("title")), "outlet": clean(spec.get("outlet")),
         "original_outlet": clean(spec.get("original_outlet")), "outlet_type": clean(spec.get("outlet_type")),
         "language": clean(spec.get("language")), "published_on": clean(spec.get("published_on")),
+        "published_on_basis": clean(spec.get("published_on_basis")),
         "accessed_on": accessed_on, "archive_url": "", "notes": clean(spec.get("notes")),
     })
     tables.source_by_url[url] = source_id
@@ -184,14 +185,14 @@ def _link(tables: Tables, event_id: str, spec: dict, accessed_on: str) -> None:
         source_id = _source(tables, s, accessed_on)
         if source_id not in linked:
             linked[source_id] = clean(s.get("stance")) or "supports"
-            tables.rows["event_sources"].append({"event_id": event_id, "source_id": source_id, "stance": linked[source_id]})
+            tables.rows["event_sources"].append({"event_id": event_id, "source_id": source_id, "stance": linked[source_id], "note": clean(s.get("note"))})
     for n, f in enumerate(spec.get("figures", []), start=figures_before + 1):
         source_id = tables.source_by_url.get(f["source_url"].strip(), "")
         value = f["value"]
         text = str(int(value)) if isinstance(value, (int, float)) and float(value).is_integer() else str(value)
         tables.rows["figures"].append({
             "figure_id": tables.new_id("fi", f"{event_id[3:]}-{n}", f"{event_id}{n}"),
-            "event_id": event_id, "metric": clean(f.get("metric")), "value": text, "unit": clean(f.get("unit")),
+            "event_id": event_id, "quantity": clean(f.get("quantity")), "metric": clean(f.get("metric")), "value": text, "unit": clean(f.get("unit")),
             "qualifier": clean(f.get("qualifier")), "source_id": source_id, "notes": clean(f.get("notes")),
         })
 

@@ -19,6 +19,25 @@ from __future__ import annotations
 import json
 import re
 
+def citation_metadata(contract) -> dict:
+    """The hand-written ``schema/package.json`` of a package (it has the release date and any
+    DOI, which ``datapackage.json`` does not carry); the descriptor's metadata if it is absent.
+
+    Example:
+        >>> citation_metadata(contract)["date_released"]       # doctest: +SKIP
+        '2026-11-28'
+    """
+    from .contract import SOURCE_METADATA
+
+    path = contract.root / SOURCE_METADATA
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    return contract.metadata
+
+
 def authors(meta: dict) -> list[str]:
     """The names of the package's authors, in order.
 
@@ -167,4 +186,4 @@ def zenodo_json(meta: dict) -> bytes:
     return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-__all__ = ["apa", "bibtex", "bibtex_key", "readme_block", "zenodo_json", "authors", "year", "doi_url"]
+__all__ = ["citation_metadata", "apa", "bibtex", "bibtex_key", "readme_block", "zenodo_json", "authors", "year", "doi_url"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .citation import apa, authors, bibtex, doi_url
+from .citation import apa, authors, bibtex, citation_metadata, doi_url
 from .contract import Contract, Table
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
@@ -148,7 +148,7 @@ def croissant(contract: Contract) -> bytes:
         >>> json.loads(croissant(contract))["conformsTo"]      # doctest: +SKIP
         'http://mlcommons.org/croissant/1.0'
     """
-    meta = contract.metadata
+    meta = citation_metadata(contract)
     licences = [l["path"] for l in meta.get("licenses", []) if l.get("path")]
     doc = {
         "@context": CONTEXT,

@@ -236,9 +236,9 @@ def events_wide_sql(contract: Contract) -> str:
 
 
 def _create_info(connection: sqlite3.Connection, contract: Contract) -> None:
-    from .citation import apa, bibtex
+    from .citation import apa, bibtex, citation_metadata
 
-    meta = contract.metadata
+    meta = citation_metadata(contract)
     connection.execute(f"CREATE TABLE {quote(INFO_TABLE)} ({quote('key')} TEXT PRIMARY KEY, {quote('value')} TEXT NOT NULL)")
     licences = "; ".join(f"{l.get('name')} ({l.get('title', '')})" for l in meta.get("licenses", []))
     rows = [

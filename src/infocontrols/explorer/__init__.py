@@ -58,6 +58,8 @@ def make_datasette(db_path: str | Path, root: str | Path | None = None):
     )
     # Immutable: opened read-only, counts cached; named "infocontrols" whatever the file name.
     ds.add_database(Database(ds, path=str(db_path), is_mutable=False), name=DATABASE)
+    if "_memory" in ds.databases:  # Datasette adds an empty in-memory database when given no files
+        ds.remove_database("_memory")
     return ds
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from ..citation import apa, bibtex
+from ..citation import apa, bibtex, citation_metadata
 from ..contract import Contract, Table
 from ..export_sqlite import INFO_TABLE, VIEW, YEAR_COLUMN, fts_table, full_text_columns, vocabulary_table
 
@@ -87,7 +87,8 @@ def front_page_html(meta: dict) -> str:
     return (
         f"<p>{escape(meta['description'])}</p>"
         f"<p><strong>Version {escape(meta['version'])}</strong>, released {escape(str(meta.get('date_released', '')))}. "
-        "Each event's page lists its actors, measures, sources (with links) and figures.</p>"
+        f"Start with the <a href=\"/{DATABASE}/events\">events</a>: each event's page lists its actors, measures, "
+        "sources (with links) and figures.</p>"
         f"<p>Cite as: {escape(apa(meta))}</p>"
         f"<details><summary>BibTeX</summary><pre>{escape(bibtex(meta))}</pre></details>"
     )
@@ -100,7 +101,7 @@ def datasette_metadata(contract: Contract) -> dict:
         >>> datasette_metadata(contract)["title"]              # doctest: +SKIP
         "InfoControls: events, actors, measures and sources of China's information controls"
     """
-    meta = contract.metadata
+    meta = citation_metadata(contract)
     data_licence = (meta.get("licenses") or [{}])[0]
     tables = {name: _table_metadata(contract, table) for name, table in contract.tables.items()}
     for vocabulary in sorted({f.vocabulary for t in contract.tables.values() for f in t.fields if f.vocabulary} & set(contract.vocabularies)):

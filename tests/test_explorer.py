@@ -143,6 +143,11 @@ def test_event_page_shows_its_sources_figures_actors_and_measures(client):
     assert f"Sources ({len(linked)})" in html
     for link in linked:
         assert f'class="source-link" href="{escape(sources[link["source_id"]]["url"])}"' in html
+    event = next(e for e in EVENTS if e["event_id"] == event_id)
+    for field in CONTRACT.table("events").fields:
+        if field.vocabulary:  # codes are shown with their labels
+            label = CONTRACT.vocabulary(field.vocabulary).labels[event[field.name]]
+            assert f"{escape(label)} <span class=\"code\">({event[field.name]})</span>" in html, field.name
     figures = [f for f in arrow_rows("figures") if f["event_id"] == event_id]
     assert f"Figures ({len(figures)})" in html and len(figures) > 0
     for figure in figures:

@@ -24,10 +24,11 @@ WHERE l.event_id = :event_id ORDER BY l.stance = 'supports' DESC, s.published_on
 """
 FIGURES = """
 SELECT f.figure_id, f.metric, m.label AS metric_label, f.value, f.unit, u.label AS unit_label,
-       f.qualifier, f.source_id, s.outlet, s.url, f.notes
+       f.qualifier, q.label AS qualifier_label, f.source_id, s.outlet, s.url, f.notes
 FROM figures AS f JOIN sources AS s ON s.source_id = f.source_id
 LEFT JOIN vocabulary_metric AS m ON m.code = f.metric
 LEFT JOIN vocabulary_unit AS u ON u.code = f.unit
+LEFT JOIN vocabulary_qualifier AS q ON q.code = f.qualifier
 WHERE f.event_id = :event_id ORDER BY f.figure_id
 """
 ACTORS = """
@@ -65,10 +66,19 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         event_id = urlsafe_components(request.url_vars["pks"])[0]
         db = datasette.get_database(database)
         params = {"event_id": event_id}
+        event = (await db.execute("SELECT * FROM events WHERE event_id = :event_id", params)).first()
+        labels = {}
+        for fk in await db.foreign_keys_for_table("events"):
+            # Coded fields point at vocabulary_<name> lookups: show each code's label beside it.
+            if event is not None and fk["other_table"].startswith("vocabulary_") and event[fk["column"]] is not None:
+                found = (await db.execute(f"SELECT label FROM [{fk['other_table']}] WHERE code = :code", {"code": event[fk["column"]]})).first()
+                if found:
+                    labels[fk["column"]] = found["label"]
         figures = [dict(r) for r in (await db.execute(FIGURES, params)).rows]
         for figure in figures:
             figure["display_value"] = display_number(figure["value"])
         return {
+            "event_labels": labels,
             "event_sources": [dict(r) for r in (await db.execute(SOURCES, params)).rows],
             "event_figures": figures,
             "event_actors": [dict(r) for r in (await db.execute(ACTORS, params)).rows],

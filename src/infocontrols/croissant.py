@@ -8,7 +8,9 @@ record set's ``key``, and every single-column foreign key as a ``references``. T
 version, release date and citation come from ``schema/package.json``.
 
 Croissant cannot state a composite foreign key (figures' ``event_id, source_id`` ->
-``event_sources``); each of its columns still references its own table.
+``event_sources``); each of its columns still references its own table. A key from a table
+to itself (an actor's parent) is stated in the field's description, not as a reference,
+because mlcroissant cannot read a record set that references itself.
 
 Example:
     >>> import json
@@ -112,16 +114,22 @@ def record_set(contract: Contract, table: Table) -> dict:
         {'@id': 'events/event_id'}
     """
     references: dict[str, str] = {}
+    self_references: dict[str, str] = {}
     for fk in table.foreign_keys:
         for own, other in zip(fk.fields, fk.reference_fields):
-            references.setdefault(own, f"{fk.reference_table}/{other}")
+            # mlcroissant (1.1) cannot read a record set that references itself (actors'
+            # parent_actor_id): its operation graph gets a cycle. Such a key is described in
+            # words instead.
+            target = self_references if fk.reference_table == table.name else references
+            target.setdefault(own, f"{fk.reference_table}/{other}")
     fields = []
     for f in table.fields:
         entry = {
             "@type": "cr:Field",
             "@id": f"{table.name}/{f.name}",
             "name": f.name,
-            "description": _field_description(contract, f),
+            "description": _field_description(contract, f) + (
+                f" Refers to {self_references[f.name]} (a row of this record set)." if f.name in self_references else ""),
             "dataType": data_type(f),
             "source": {"fileObject": {"@id": file_id(table)}, "extract": {"column": f.name}},
         }

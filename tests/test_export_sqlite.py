@@ -188,3 +188,13 @@ def test_cli_exports_and_reports_errors_in_one_line(tmp_path, package):
 def test_numbers_survive_as_real(db):
     values = [v for (v,) in db.execute("SELECT value FROM figures")]
     assert values and all(isinstance(v, float) and not math.isnan(v) for v in values)
+
+
+def test_readme_sqlite_example_runs_on_the_export(db):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(l for l in readme.splitlines() if l.startswith("sqlite3 infocontrols.sqlite "))
+    sql = line.split(" ", 2)[2].strip('"')
+    titles = sorted(t for (t,) in db.execute(sql))
+    word = re.search(r"MATCH '(\w+)'", sql).group(1)
+    expected = sorted(e["title"] for e in arrow_rows("events") if any(word_in(e[c], word) for c in ("title", "summary", "notes")))
+    assert titles == expected and titles

@@ -1,7 +1,7 @@
 """The explorer: the SQLite export in Datasette, with metadata generated from the schema.
 
 ``infocontrols serve`` exports the package to SQLite and opens it here. Datasette is an
-optional dependency (``pip install 'infocontrols[explore]'``); ``import infocontrols``
+optional dependency (the ``explore`` extra: ``pip install '.[explore]'``); ``import infocontrols``
 never imports it.
 
 Example:
@@ -25,7 +25,7 @@ def _datasette():
     try:
         import datasette  # noqa: F401
     except ImportError:
-        raise ExplorerError("the explorer needs Datasette: pip install 'infocontrols[explore]'") from None
+        raise ExplorerError("the explorer needs Datasette: pip install 'infocontrols[explore]' (in a clone: pip install '.[explore]')") from None
 
 
 def make_datasette(db_path: str | Path, root: str | Path | None = None):

@@ -181,3 +181,15 @@ def test_importing_the_package_imports_no_optional_dependency():
             "print(sorted(m for m in ('datasette', 'matplotlib', 'mlcroissant', 'selenium') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_a_port_in_use_is_an_actionable_error(sqlite_export):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "serve", "--db", str(sqlite_export), "--port", str(port)],
+                                capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--port" in result.stderr and result.stderr.count("\n") == 1

@@ -7,7 +7,8 @@ the chart reads the same for colour-blind readers and in greyscale.
 
 The bytes depend only on the data and the matplotlib version (pinned in the ``build``
 extra), not on the machine: text stays text (``svg.fonttype: none``) laid out with the
-DejaVu Sans metrics that matplotlib ships, element ids are seeded (``svg.hashsalt``) and
+DejaVu Sans metrics that matplotlib ships (the SVG names Helvetica, Arial and sans-serif as
+fallbacks, all narrower), element ids are seeded (``svg.hashsalt``) and
 no date is written. So ``infocontrols build --check`` can compare it like any other file.
 
 Example:
@@ -30,7 +31,10 @@ REPRODUCIBLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "infocontrols",
     "svg.image_inline": True,
-    "font.family": "DejaVu Sans",
+    # Layout uses the DejaVu Sans that matplotlib ships (always first, so always found); the SVG
+    # names narrower fallbacks for readers without it, so labels never overflow.
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial", "Liberation Sans"],
     "font.size": 10,
     "axes.unicode_minus": False,
 }
@@ -114,9 +118,9 @@ def events_chart(contract: Contract, events, fmt: str = "svg") -> bytes:
                  ha="left", fontsize=9, color="#444444")
         out = io.BytesIO()
         if fmt == "svg":
-            fig.savefig(out, format="svg", metadata=SVG_METADATA, bbox_inches="tight", pad_inches=0.15)
+            fig.savefig(out, format="svg", metadata=SVG_METADATA, bbox_inches="tight", pad_inches=0.25)
         else:
-            fig.savefig(out, format=fmt, dpi=150, bbox_inches="tight", pad_inches=0.15)
+            fig.savefig(out, format=fmt, dpi=150, bbox_inches="tight", pad_inches=0.25)
         plt.close(fig)
     return out.getvalue()
 

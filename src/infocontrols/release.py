@@ -33,7 +33,8 @@ from pathlib import Path
 from .contract import DESCRIPTOR, Contract
 
 # Files beside the data that travel with it, when the package has them.
-EXTRA_FILES = ("croissant.json", "CITATION.cff", "README.md", "CHANGELOG.md", "LICENSE", "docs/codebook.md", "docs/data-model.md")
+EXTRA_FILES = ("croissant.json", "CITATION.cff", "README.md", "CHANGELOG.md", "LICENSE", "docs/codebook.md", "docs/data-model.md",
+               "docs/events-by-year.svg")
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: no build time in the bytes
 
 

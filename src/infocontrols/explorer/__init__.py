@@ -63,6 +63,17 @@ def make_datasette(db_path: str | Path, root: str | Path | None = None):
     return ds
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a clear message now rather than with the web server's log line later."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ExplorerError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another port with --port") from None
+
+
 def serve(db_path: str | Path | None = None, *, host: str = "127.0.0.1", port: int = 8001,
           root: str | Path | None = None, open_browser: bool = False) -> None:
     """Export the package to SQLite (unless ``db_path`` is given) and serve it until interrupted.
@@ -78,6 +89,7 @@ def serve(db_path: str | Path | None = None, *, host: str = "127.0.0.1", port: i
     from ..export_sqlite import export_sqlite
     from ..load import contract as contract_at
 
+    _check_port_free(host, port)
     with tempfile.TemporaryDirectory(prefix="infocontrols-") as folder:
         if db_path is None:
             db_path = export_sqlite(Path(folder) / f"infocontrols-{contract_at(root).version}.sqlite", root=root)

@@ -59,6 +59,11 @@ def display_number(value) -> str:
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
+    """On an event's row page, the event's code labels, sources, figures, actors and measures.
+
+    Example: ``GET /infocontrols/events/ev-...`` renders with ``event_sources`` (a list of
+    dicts with source_id, url, title, outlet, published_on, stance, archive_url) and the rest.
+    """
     if view_name != "row" or database != DATABASE or table != "events" or request is None:
         return {}
 

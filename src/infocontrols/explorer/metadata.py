@@ -18,7 +18,9 @@ from ..citation import apa, bibtex, citation_metadata
 from ..contract import Contract, Table
 from ..export_sqlite import INFO_TABLE, VIEW, YEAR_COLUMN, fts_table, full_text_columns, vocabulary_table
 
-DATABASE = "infocontrols"  # the name the explorer gives the database, whatever the file is called
+# The name the explorer gives the database, whatever the file is called; the event page's
+# template, templates/_table-row-infocontrols-events.html, is found by this name.
+DATABASE = "infocontrols"
 EVENT_FACETS = ("control_domain", "event_type", "evidence_status", YEAR_COLUMN)
 LABEL_FIELDS = ("title", "name")  # the column that names a row, in order of preference
 

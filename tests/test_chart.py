@@ -58,3 +58,15 @@ def test_readme_opens_with_the_chart():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     before_first_section = readme.split("\n## ", 1)[0]
     assert f"]({CHART_PATH})" in before_first_section
+
+
+def test_build_without_matplotlib_says_which_extra_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from infocontrols.build import BuildError, outputs
+
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    with pytest.raises(BuildError, match=r"needs matplotlib: pip install 'infocontrols\[build\]'"):
+        outputs(CONTRACT)

@@ -45,7 +45,7 @@ def test_every_table_has_its_declared_columns_types_and_primary_key(db):
     for table in CONTRACT.tables.values():
         info = db.execute('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', (table.name,)).fetchall()
         assert [r[0] for r in info] == table.field_names, table.name
-        assert [r[1] for r in info] == [SQLITE_TYPES[f.type] for f in table.fields], table.name
+        assert [r[1] for r in info] == [SQLITE_TYPES.get(f.type, "TEXT") for f in table.fields], table.name
         assert [bool(r[2]) for r in info] == [f.required for f in table.fields], table.name
         assert [r[0] for r in sorted((r for r in info if r[3]), key=lambda r: r[3])] == list(table.primary_key), table.name
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-build}"
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,build,explore]"
 # cffconvert pins an old jsonschema that conflicts with frictionless, so it lives in its own venv.
 if [ ! -x .venv-tools/bin/cffconvert ]; then
   python3 -m venv .venv-tools

@@ -75,3 +75,19 @@ def package(tmp_path: Path) -> Package:
 def real_report():
     """The validation report of the real package (computed once)."""
     return validate_package(ROOT, today=TODAY)
+
+
+@pytest.fixture(scope="session")
+def sqlite_export(tmp_path_factory) -> Path:
+    """The real package exported once to SQLite, for the export, explorer and R tests."""
+    from infocontrols.export_sqlite import export_sqlite
+
+    return export_sqlite(tmp_path_factory.mktemp("sqlite") / "infocontrols.sqlite", root=ROOT)
+
+
+def arrow_rows(table: str) -> list[dict]:
+    """``ic.load(table)`` as plain Python rows: dates as ISO strings, codes as strings, None for missing."""
+    import infocontrols as ic
+
+    rows = ic.load(table, backend="arrow", root=ROOT).to_pylist()
+    return [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items()} for row in rows]

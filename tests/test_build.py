@@ -23,7 +23,7 @@ def source_copy(tmp_path: Path) -> Path:
     root = tmp_path / "src"
     for folder in ("data", "schema", "docs"):
         shutil.copytree(ROOT / folder, root / folder)
-    for name in ("datapackage.json", "README.md", "CONTRIBUTING.md", "CITATION.cff"):
+    for name in ("datapackage.json", "README.md", "CONTRIBUTING.md", "CITATION.cff", ".zenodo.json", "croissant.json"):
         shutil.copy2(ROOT / name, root / name)
     return root
 
@@ -42,7 +42,7 @@ def test_check_names_every_stale_file_and_writes_nothing(tmp_path):
     drop = next(i for i, row in enumerate(rows[1:], start=1) if row and f",{row.split(',')[0]}," not in replacements)
     path.write_text("\n".join(rows[:drop] + rows[drop + 1:]), encoding="utf-8")
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    assert sorted(build(root, check=True)) == ["README.md", "data/figures.parquet", "datapackage.json"]
+    assert sorted(build(root, check=True)) == ["README.md", "croissant.json", "data/figures.parquet", "datapackage.json"]
     assert before == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root), "--check"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "data/figures.parquet" in result.stdout

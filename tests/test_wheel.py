@@ -21,7 +21,8 @@ def test_wheel_installs_and_loads_every_table(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for needed in ("infocontrols/package/datapackage.json", "infocontrols/package/data/events.csv",
                    "infocontrols/package/data/events.parquet", "infocontrols/package/schema/events.json",
-                   "infocontrols/package/schema/vocabularies.csv"):
+                   "infocontrols/package/schema/vocabularies.csv", "infocontrols/package/schema/package.json",
+                   "infocontrols/explorer/templates/_table-row-infocontrols-events.html"):
         assert needed in names, needed
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
@@ -35,6 +36,9 @@ def test_wheel_installs_and_loads_every_table(tmp_path):
         "counts = {t: len(ic.load(t)) for t in ic.tables()}\n"
         "assert all(counts[t] > 0 for t in counts if t != 'retired_ids'), counts\n"
         "assert ic.validate().ok\n"
+        "import sqlite3; from infocontrols.export_sqlite import export_sqlite\n"
+        "info = dict(sqlite3.connect(export_sqlite('bundled.sqlite')).execute('SELECT key, value FROM package_info'))\n"
+        "assert info['version'] == ic.__version__ and ic.__version__ in info['cite_apa'], info\n"
         "print(ic.__version__, sum(counts.values()))\n" % env_dir
     )
     result = subprocess.run([str(python), "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300,

@@ -1,4 +1,4 @@
-"""The command line: ``infocontrols validate | build | add | info``.
+"""The command line: ``infocontrols validate | build | add | info | export | serve | release``.
 
 Exit status: 0 success (warnings allowed), 1 invalid or stale, 2 could not run.
 """
@@ -91,6 +91,50 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export_sqlite import ExportError, export_sqlite
+    from .release import ReleaseError, package_zip
+
+    writers = {"sqlite": export_sqlite, "zip": package_zip}
+    try:
+        path = writers[args.format](Path(args.path), root=args.package_dir)
+    except (ContractError, ExportError, ReleaseError, OSError) as exc:
+        print(f"infocontrols export: nothing was written: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .explorer import ExplorerError, serve
+    from .export_sqlite import ExportError
+
+    try:
+        serve(args.db, host=args.host, port=args.port, root=args.package_dir, open_browser=args.open)
+    except (ContractError, ExportError, ExplorerError, OSError) as exc:
+        print(f"infocontrols serve: cannot start: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .export_sqlite import ExportError
+    from .release import ReleaseError, changes_markdown, record_changes, release_assets
+
+    try:
+        if args.release_command == "assets":
+            written = release_assets(Path(args.outdir), root=args.package_dir, tag=args.tag)
+            print("wrote release assets:" + "".join(f"\n  {p}" for p in written))
+        else:
+            print(changes_markdown(record_changes(args.since, root=args.package_dir), args.since))
+    except (ContractError, ExportError, ReleaseError, OSError) as exc:
+        print(f"infocontrols release: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="infocontrols", description="Validate, build and summarise the InfoControls data package.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -124,6 +168,28 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print row counts and events by year and control domain")
     i.add_argument("package_dir", nargs="?", default=".")
     i.set_defaults(run=_info)
+    e = sub.add_parser("export", help="write the package as one SQLite file or as a data package zip")
+    e.add_argument("format", choices=("sqlite", "zip"), help="sqlite: tables, keys, indexes, full-text search, events_wide view; zip: the data package files")
+    e.add_argument("path", help="file to write, e.g. infocontrols.sqlite")
+    e.add_argument("--package-dir", default=None, metavar="DIR", help="package to export (default: the installed one)")
+    e.set_defaults(run=_export)
+    s = sub.add_parser("serve", help="browse the package in Datasette (needs the explore extra)")
+    s.add_argument("--db", default=None, metavar="PATH", help="an existing SQLite export (default: export the package afresh)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8001)
+    s.add_argument("--open", action="store_true", help="open the explorer in a web browser")
+    s.add_argument("--package-dir", default=None, metavar="DIR", help="package whose schema describes the database (default: the installed one)")
+    s.set_defaults(run=_serve)
+    r = sub.add_parser("release", help="release assets (zip, SQLite, croissant.json) and record counts for the CHANGELOG")
+    rsub = r.add_subparsers(dest="release_command", required=True)
+    ra = rsub.add_parser("assets", help="write the release assets and SHA256SUMS into a folder")
+    ra.add_argument("outdir", help="folder to write into (created if missing)")
+    ra.add_argument("--tag", default=None, help="the git tag being released; must be v<version> and the version must have a CHANGELOG section")
+    ra.add_argument("--package-dir", default=None, metavar="DIR")
+    rc = rsub.add_parser("changes", help="records added, changed and removed per table since a git revision")
+    rc.add_argument("--since", required=True, metavar="GIT_REF", help="the previous release tag, e.g. v0.1.0")
+    rc.add_argument("--package-dir", default=None, metavar="DIR")
+    r.set_defaults(run=_release)
     return p
 
 

@@ -73,6 +73,10 @@ def test_events_wide_gathers_links():
     supporting = links[links["stance"] == "supports"].groupby("event_id", observed=True).size()
     counts = wide.set_index("event_id")["source_ids"].map(len)
     assert (counts[supporting.index] == supporting).all()
+    # an event with no measures has an empty list, not a missing value (pandas 3 holds lists as Arrow)
+    with_measures = set(ic.load("event_measures")["event_id"].astype(str))
+    without = wide[~wide["event_id"].astype(str).isin(with_measures)]
+    assert len(without) > 0 and all(v == [] for v in without["measure_ids"])
 
 
 def test_import_is_light_and_works_offline():

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from infocontrols.release import (
     ReleaseError, TableChanges, changes_markdown, check_release, package_files, record_changes, release_assets, zip_bytes,
 )
 
-from conftest import ROOT, arrow_rows, copy_package
+from conftest import ROOT, arrow_rows
 
 CONTRACT = Contract.from_descriptor(ROOT)
 

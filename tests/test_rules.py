@@ -202,7 +202,7 @@ def m_evd002(pkg):
 
 def m_evd003(pkg):
     rows = pkg.rows("event_sources")
-    stance, note = rows[0].index("stance"), rows[0].index("note")
+    stance = rows[0].index("stance")
     i = next(i for i, r in enumerate(rows[1:]) if r[stance] == "supports")
     pkg.set_cell("event_sources", i, "note", "")
     return "data/event_sources.csv", pkg.set_cell("event_sources", i, "stance", "contradicts")

@@ -27,13 +27,12 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sqlite3
 import tempfile
 from pathlib import Path
 
-from .contract import VOCABULARY_TABLE, Contract, Table
+from .contract import Contract, Table
 
 # Table Schema type -> SQLite declared type. Dates are ISO 8601 text, as SQLite's date
 # functions expect; TEXT (not DATE, whose affinity is NUMERIC) keeps them text everywhere.

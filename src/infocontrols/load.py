@@ -191,10 +191,15 @@ def events_wide(*, root: str | Path | None = None):
     wide = events
     for part in parts:
         wide = wide.merge(ids.merge(part, on="event_id", how="left"), on="event_id", how="left")
-    for column in wide.columns:
-        if wide[column].dtype == object:
-            wide[column] = [v if isinstance(v, list) else [] for v in wide[column]]
+    list_columns = [c for part in parts for c in part.columns if c != "event_id"]
+    for column in list_columns:
+        # pandas may hold these as object or as Arrow lists; an event with none gets [] either way
+        wide[column] = pd.Series([list(v) if _is_list(v) else [] for v in wide[column]], index=wide.index, dtype=object)
     return wide
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple)) or (hasattr(value, "__len__") and hasattr(value, "tolist") and not isinstance(value, str))
 
 
 def disagreements(*, root: str | Path | None = None):

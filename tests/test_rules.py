@@ -266,6 +266,15 @@ def m_src008(pkg):
     return "data/sources.csv", pkg.set_cell("sources", i, "published_on_basis", "none")
 
 
+def m_scope001(pkg):
+    i = next(i for i, r in enumerate(pkg.rows("events")[1:]) if r[3] != "foreign_response")
+    event_id = pkg.cell("events", i, "event_id")
+    links = pkg.rows("event_actors")
+    pkg.write_rows("event_actors", [links[0]] + [r for r in links[1:] if r[0] != event_id])
+    pkg.set_cell("events", i, "admin1", "")
+    return "data/events.csv", pkg.set_cell("events", i, "country", "FR")
+
+
 def m_key007(pkg):
     return "data/events.csv", pkg.set_cell("events", 0, "event_id", pkg.cell("events", 0, "event_id") + "-for")
 
@@ -362,7 +371,7 @@ CASES = {
     "SRC001": m_src001, "SRC002": m_src002, "SRC003": m_src003, "SRC004": m_src004, "SRC005": m_src005,
     "SRC006": m_src006, "SRC007": m_src007, "EVD001": m_evd001, "EVD002": m_evd002, "EVD003": m_evd003,
     "EVD004": m_evd004, "CIT001": m_cit001, "CIT002": m_cit002, "FIG001": m_fig001, "FIG002": m_fig002,
-    "SRC008": m_src008, "KEY007": m_key007, "TXT001": m_txt001,
+    "SRC008": m_src008, "KEY007": m_key007, "SCOPE001": m_scope001, "TXT001": m_txt001,
     "TXT002": m_txt002, "TXT003": m_txt003, "TXT004": m_txt004, "ISO001": m_iso001, "ISO002": m_iso002,
     "ISO003": m_iso003, "ORD001": m_ord001, "DESC001": m_desc001,
     **{f"STR{n:03d}": m_str(f"STR{n:03d}") for n in range(1, 11)},
@@ -472,3 +481,18 @@ def test_contradicting_source_on_a_confirmed_event_needs_event_stands(package):
     assert [h.value for h in hits] == ["confirmed"] and "'disputed'" in hits[0].message
     package.set_cell("event_sources", i, "note", f"It gives a later date. {STANDS_MARKER} the date is all it disputes.")
     assert not [h for h in package.validate().by_rule("EVD002") if h.line == event_line]
+
+
+def test_events_abroad_are_in_scope_as_foreign_responses_or_with_a_chinese_actor(package):
+    i = next(i for i, r in enumerate(package.rows("events")[1:]) if r[3] != "foreign_response")
+    event_id = package.cell("events", i, "event_id")
+    actors = {r[0]: r[4] for r in package.rows("actors")[1:]}
+    assert any(actors.get(r[1]) == "CN" for r in package.rows("event_actors")[1:] if r[0] == event_id)
+    package.set_cell("events", i, "admin1", "")
+    line = package.set_cell("events", i, "country", "US")
+    assert not [f for f in package.validate().by_rule("SCOPE001") if f.line == line]  # a Chinese actor takes part
+    links = package.rows("event_actors")
+    package.write_rows("event_actors", [links[0]] + [r for r in links[1:] if r[0] != event_id])
+    assert [f.line for f in package.validate().by_rule("SCOPE001")] == [line]
+    package.set_cell("events", i, "event_type", "foreign_response")
+    assert not package.validate().by_rule("SCOPE001")

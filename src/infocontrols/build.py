@@ -82,6 +82,8 @@ def descriptor(contract: Contract, files: dict[str, bytes]) -> bytes:
         "sources": meta.get("sources", []),
         "resources": [],
     }
+    if meta.get("scope"):
+        package["infocontrols:scope"] = meta["scope"]  # read by the validator (SCOPE001)
     for table in contract.tables.values():
         csv_bytes = (contract.root / table.path).read_bytes()
         resource = {

@@ -574,6 +574,27 @@ def source_publication_dates(ctx: Context) -> Iterable[Finding]:
             yield finding(F.SRC008, file, line(r), "published_on_basis", r["published_on"], f"published_on_basis is 'url' but the URL shows no year {r['published_on'].year}")
 
 
+# ---------------------------------------------------------------- scope
+@hand_rule
+def scope(ctx: Context) -> Iterable[Finding]:
+    """SCOPE001: events outside the scope countries are foreign responses or involve a Chinese actor."""
+    meta = ctx.contract.metadata
+    countries = ((meta.get("scope") or meta.get("infocontrols:scope") or {}).get("countries")) or []
+    events, links, actors = ctx.frame("events"), ctx.frame("event_actors"), ctx.frame("actors")
+    if not countries or events is None:
+        return
+    outside = events.with_row_index("_row").filter(
+        pl.col("country").is_not_null() & ~pl.col("country").is_in(countries) & (pl.col("event_type") != "foreign_response")
+    )
+    if outside.height == 0:
+        return
+    if links is not None and actors is not None:
+        chinese = links.join(actors.filter(pl.col("country").is_in(countries)).select("actor_id"), on="actor_id", how="semi")
+        outside = outside.join(chinese.select("event_id").unique(), on="event_id", how="anti")
+    for r in outside.sort("_row").select("_row", "event_id", "country").to_dicts():
+        yield finding(F.SCOPE001, ctx.file("events"), line(r), "country", r["country"], f"event {r['event_id']!r} takes place in {r['country']}, outside the scope countries ({', '.join(countries)}): it is in scope only as a foreign_response or with a Chinese actor taking part (docs/data-model.md#scope)")
+
+
 # ---------------------------------------------------------------- ID shape
 @table_rule
 def id_words(ctx: Context, table) -> Iterable[Finding]:

@@ -13,13 +13,19 @@ The few keys that are not table fields link the records together:
 - an actor has the ``role`` it plays in the event and may name a ``parent`` actor;
 - a measure has the ``relation`` of the event to it and names its ``authority`` actor;
 - a source has its ``stance`` on the event and, for a contradicting one, a ``note``;
-- a figure names its source by ``source_url``.
+- a figure names its source by ``source_url``;
+- free text may cite a source of the same event by its URL in brackets (``[https://...]``);
+  `add` replaces it with the source's permanent ID (``[so-...]``).
+
+An actor, measure or source that already exists (same name or alias; same name; same URL) is
+reused, so the input needs only its name or URL (and its role, relation or stance); a new one
+needs every required field of its table.
 
 Example:
     >>> from infocontrols.add_format import input_schema
     >>> schema = input_schema(contract)                       # doctest: +SKIP
     >>> schema["items"]["properties"]["sources"]["items"]["required"]    # doctest: +SKIP
-    ['url', 'title', 'outlet', 'outlet_type', 'language', 'published_on_basis', 'stance']
+    ['url', 'stance']
 """
 from __future__ import annotations
 
@@ -64,13 +70,20 @@ def _field_schema(field: Field, contract: Contract) -> dict:
     return out
 
 
+# Records that `add` may reuse from the package (an actor by name, a measure by name, a source
+# by URL) need only the key that finds them; `add` asks for the other required fields only when
+# the record is new, naming the JSON path of what is missing.
+REUSABLE = {"actors": ("name",), "measures": ("name",), "sources": ("url",)}
+
+
 def _record(table: Table, contract: Contract, extra: dict[str, dict], extra_required: list[str], title: str) -> dict:
     properties, required = {}, []
     for field in table.fields:
         if field.name in ASSIGNED.get(table.name, set()):
             continue
         properties[field.name] = _field_schema(field, contract)
-        if field.required and field.name not in DERIVED.get(table.name, set()):
+        reusable = table.name in REUSABLE and field.name not in REUSABLE[table.name]
+        if field.required and field.name not in DERIVED.get(table.name, set()) and not reusable:
             required.append(field.name)
     properties.update(extra)
     return {

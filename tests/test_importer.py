@@ -51,8 +51,11 @@ def test_added_event_is_valid_and_reuses_existing_records(root):
     [figure] = [r for r in rows(root, "figures") if r["event_id"] == event_id]
     assert figure["value"] == "50000" and figure["source_id"] in {r["source_id"] for r in links}
 
+    from infocontrols.build import build
     from infocontrols.validation import validate_package
 
+    assert {f.rule for f in validate_package(root, today=TODAY).errors} == {"STR012"}, "add leaves the build to `build`"
+    build(root)
     report = validate_package(root, today=TODAY)
     assert report.ok, [f"{f.rule} {f.message}" for f in report.errors][:5]
 

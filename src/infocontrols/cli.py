@@ -5,6 +5,7 @@ Exit status: 0 success (warnings allowed), 1 invalid or stale, 2 could not run.
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def _info(args: argparse.Namespace) -> int:
 
     root = Path(args.package_dir)
     try:
-        contract = Contract.from_descriptor(root) if (root / DESCRIPTOR).is_file() else Contract.from_source(root)
+        contract = Contract.from_descriptor(root) if os.path.lexists(root / DESCRIPTOR) else Contract.from_source(root)
     except ContractError as exc:
         print(f"infocontrols info: cannot run: {exc}", file=sys.stderr)
         return 2

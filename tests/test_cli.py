@@ -84,3 +84,18 @@ def test_rule_list_in_contributing_is_generated_from_the_registry():
     text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     for rule in RULES.values():
         assert f"| `{rule.id}` | {rule.severity} |" in text
+
+
+def test_a_baseline_is_never_read_as_a_git_option(tmp_path):
+    target = tmp_path / "x"
+    for baseline in (f"--output={target}", "-p", "--help"):
+        result = run("validate", str(ROOT), f"--baseline={baseline}")
+        assert result.returncode == 2, result.stdout[-500:]
+        assert f"--baseline {baseline!r}: not a git revision" in result.stderr
+    assert not target.exists()
+
+
+def test_a_baseline_that_names_no_commit_exits_2():
+    for baseline in ("HEAD:README.md", "HEAD^{tree}", "no-such-branch"):
+        result = run("validate", str(ROOT), "--baseline", baseline)
+        assert result.returncode == 2 and "not a commit" in result.stderr, result.stderr

@@ -162,6 +162,9 @@ def _parquet_if_current(c: Contract, table: Table):
         return None, exc.reason
     except (pa.ArrowException, OSError, ValueError) as exc:
         return None, f"cannot be read as Parquet ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): truncated or damaged"
+    wrong_table = parquet_problem(metadata, table.name, None)
+    if wrong_table:
+        return None, wrong_table
     csv_sha256 = None
     try:
         size = storage.file_identity(c.root, table.path)[2]

@@ -5,7 +5,9 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,9 @@ from infocontrols.validation import validate_package
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 28)
+
+# load() remembers verified CSV hashes between processes; tests keep theirs to themselves.
+os.environ["INFOCONTROLS_CACHE_DIR"] = tempfile.mkdtemp(prefix="infocontrols-test-cache-")
 
 
 class Package:

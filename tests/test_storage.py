@@ -344,3 +344,36 @@ def test_stale_temporaries_are_cleaned_by_the_next_command(tmp_path):
         (root / folder / f"{storage.TEMP_PREFIX}0123abcd").write_bytes(b"")
     assert run_python(NEXT_COMMAND, root).returncode == 0
     assert not list(root.rglob(".infocontrols-tmp-*"))
+
+
+# --------------------------------------------------------------- remembered hashes
+def test_a_hash_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+    import hashlib
+
+    root = make_package(tmp_path / "pkg")
+    monkeypatch.setenv("INFOCONTROLS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(storage, "_HASHES", None)
+    path = root / "data" / "a.csv"
+    old = path.read_bytes()
+    monkeypatch.setattr(storage, "RACY_NS", -10**12)  # as if the file were long settled
+    assert storage.sha256_of(root, "data/a.csv") == (hashlib.sha256(old).hexdigest(), len(old))
+    assert (tmp_path / "cache" / "hashes.json").exists()
+    monkeypatch.setattr(storage, "_HASHES", None)  # a new process reads the cache file
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    assert storage.sha256_of(root, "data/a.csv")[0] == hashlib.sha256(old).hexdigest()
+    assert reads == [], "a remembered hash is not recomputed"
+    # Same size, and even the old mtime put back: the ctime still moves, so it is hashed again.
+    stat_before = path.stat()
+    path.write_bytes(old.replace(b"old", b"new"))
+    os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    assert storage.sha256_of(root, "data/a.csv")[0] == hashlib.sha256(old.replace(b"old", b"new")).hexdigest()
+
+
+def test_a_recently_changed_file_is_not_remembered(tmp_path, monkeypatch):
+    root = make_package(tmp_path / "pkg")
+    monkeypatch.setenv("INFOCONTROLS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(storage, "_HASHES", None)
+    storage.sha256_of(root, "data/a.csv")  # written a moment ago: could change again within the tick
+    assert not (tmp_path / "cache" / "hashes.json").exists()

@@ -145,64 +145,87 @@ def csv_to_arrow(table: Table, contract: Contract):
     return pa.Table.from_arrays(columns, schema=schema.with_metadata(metadata))
 
 
-def _parquet_if_current(c: Contract, table: Table):
-    """(the Parquet copy as an Arrow table, None) if it is the current copy of ``table``,
-    else (None, why not). (None, None) when there is no Parquet file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    relative = f"data/{table.name}.parquet"
-    try:
-        data = storage.read_bytes(c.root, relative)
-        parquet = pq.ParquetFile(pa.BufferReader(data))
-        metadata = parquet.schema_arrow.metadata or {}
-    except storage.MissingFile:
-        return None, None
-    except storage.StorageError as exc:
-        return None, exc.reason
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        return None, f"cannot be read as Parquet ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): truncated or damaged"
-    wrong_table = parquet_problem(metadata, table.name, None)
-    if wrong_table:
-        return None, wrong_table
-    csv_sha256 = None
-    try:
-        size = storage.file_identity(c.root, table.path)[2]
-    except storage.MissingFile:
-        size = None  # the Parquet file is the only copy: nothing to compare it with
-    except storage.StorageError as exc:
-        return None, f"cannot be checked against {table.path} ({exc.reason})"
-    if size is not None:
-        # Stat before hashing, as git's index does: a different size is stale for sure.
-        if metadata.get(META_CSV_BYTES) not in (None, str(size).encode()):
-            return None, "was built from an earlier version of the CSV: the CSV changed since the last build"
-        csv_sha256 = storage.sha256_of(c.root, table.path)[0]
-    problem = parquet_problem(metadata, table.name, csv_sha256)
-    if problem:
-        return None, problem
-    try:
-        return parquet.read(), None
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        return None, f"cannot be read as Parquet ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): truncated or damaged"
+_HASHING = None  # a thread that hashes the CSV while the Parquet file is decoded
 
 
-def read_arrow(name: str, root: str | Path | None = None):
-    """The table as a ``pyarrow.Table``: from Parquet when it is current, else typed from the CSV.
+def _hash_in_background(root: Path, relative: str):
+    global _HASHING
+    from concurrent.futures import ThreadPoolExecutor
 
-    The Parquet file is used only if its own metadata says it holds this table and was built
-    from the CSV as it is now (same SHA-256). Otherwise the CSV is read, with a
-    :class:`StaleParquetWarning`; if the CSV cannot be read either, :class:`LoadError` says
-    what to do. Another table or stale data is never returned.
+    if _HASHING is None:
+        _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infocontrols-hash")
+    return _HASHING.submit(storage.sha256_of, root, relative)
 
-    Example:
-        >>> read_arrow("events").schema.metadata[b"infocontrols.table"]      # doctest: +SKIP
-        b'events'
+
+class _ParquetCopy:
+    """A table's Parquet file, read and checked against its CSV.
+
+    Reading and the CSV's hash run side by side (hashlib and pyarrow both release the GIL),
+    so the check costs little more than the read; :meth:`verdict` waits for the hash.
     """
-    c = contract(root)
-    table = c.table(name)
-    arrow, problem = _parquet_if_current(c, table)
-    if arrow is not None:
-        return arrow
+
+    def __init__(self, c: Contract, table: Table):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.table, self.arrow, self.problem, self.exists = table, None, None, True
+        self._pending, self._metadata = None, {}
+        relative = f"data/{table.name}.parquet"
+        try:
+            data = storage.read_bytes(c.root, relative)
+            parquet = pq.ParquetFile(pa.BufferReader(data))
+            self._metadata = parquet.schema_arrow.metadata or {}
+        except storage.MissingFile:
+            self.exists = False
+            return
+        except storage.StorageError as exc:
+            self.problem = exc.reason
+            return
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            self.problem = f"cannot be read as Parquet ({_first_line(exc)}): truncated or damaged"
+            return
+        self.problem = parquet_problem(self._metadata, table.name, None)
+        if self.problem:
+            return
+        try:
+            size = storage.file_identity(c.root, table.path)[2]
+        except storage.MissingFile:
+            size = None  # the Parquet file is the only copy: nothing to compare it with
+        except storage.StorageError as exc:
+            self.problem = f"cannot be checked against {table.path} ({exc.reason})"
+            return
+        if size is not None:
+            # Stat before hashing, as git's index does: a different size is stale for sure.
+            if self._metadata.get(META_CSV_BYTES) not in (None, str(size).encode()):
+                self.problem = "was built from an earlier version of the CSV: the CSV changed since the last build"
+                return
+            self._pending = _hash_in_background(c.root, table.path)
+        try:
+            self.arrow = parquet.read()
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            self.problem = f"cannot be read as Parquet ({_first_line(exc)}): truncated or damaged"
+
+    def verdict(self) -> str | None:
+        """None if the Parquet copy is current; else why it cannot be used."""
+        if self._pending is not None:
+            try:
+                digest = self._pending.result()[0]
+            except storage.StorageError as exc:
+                digest, self.problem = None, f"cannot be checked against {self.table.path} ({exc.reason})"
+            self._pending = None
+            if digest is not None:
+                self.problem = parquet_problem(self._metadata, self.table.name, digest)
+        if self.problem:
+            self.arrow = None
+        return self.problem
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _from_csv(c: Contract, table: Table, problem: str | None):
+    """The table typed from its CSV; with a warning when a Parquet copy was passed over."""
     if problem is None:
         return csv_to_arrow(table, c)
     relative = f"data/{table.name}.parquet"
@@ -212,6 +235,26 @@ def read_arrow(name: str, root: str | Path | None = None):
         raise LoadError(f"{relative}: {problem}, and the CSV cannot be used instead: {exc}; fix it, then run `infocontrols build`") from None
     warnings.warn(f"{relative}: {problem}; read {table.path} instead (run `infocontrols build` to refresh the Parquet file)", StaleParquetWarning, stacklevel=3)
     return arrow
+
+
+def read_arrow(name: str, root: str | Path | None = None):
+    """The table as a ``pyarrow.Table``: from Parquet when it is current, else typed from the CSV.
+
+    The Parquet file is used only if its own metadata says it holds this table and was built
+    from the CSV as it is now (same size and SHA-256). Otherwise the CSV is read, with a
+    :class:`StaleParquetWarning`; if the CSV cannot be read either, :class:`LoadError` says
+    what to do. Another table or stale data is never returned.
+
+    Example:
+        >>> read_arrow("events").schema.metadata[b"infocontrols.table"]      # doctest: +SKIP
+        b'events'
+    """
+    c = contract(root)
+    table = c.table(name)
+    copy = _ParquetCopy(c, table)
+    if copy.verdict() is None and copy.arrow is not None:
+        return copy.arrow
+    return _from_csv(c, table, copy.problem if copy.exists else None)
 
 
 def _categories(c: Contract, table: Table) -> dict[str, list[str]]:
@@ -234,7 +277,16 @@ def load(name: str, backend: str = "pandas", *, root: str | Path | None = None):
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     c = contract(root)
     table = c.table(name)
-    arrow = read_arrow(name, root)
+    copy = _ParquetCopy(c, table)
+    if copy.arrow is not None:
+        frame = _convert(copy.arrow, backend, c, table)  # while the CSV's hash is computed
+        if copy.verdict() is None:
+            return frame
+    copy.verdict()
+    return _convert(_from_csv(c, table, copy.problem if copy.exists else None), backend, c, table)
+
+
+def _convert(arrow, backend: str, c: Contract, table: Table):
     categories = _categories(c, table)
     if backend == "arrow":
         return arrow

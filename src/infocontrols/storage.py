@@ -56,6 +56,8 @@ MAX_JSON_BYTES = 16 * 1024**2      # a schema, the descriptor, the journal
 MAX_TEXT_BYTES = 16 * 1024**2      # README.md, CONTRIBUTING.md and other generated text
 MAX_INPUT_BYTES = 512 * 1024**2    # a file of records given to `infocontrols add`
 
+_MAX_READ = 0x7FFFF000            # the most Linux returns from one read()
+
 LOCK_NAME = ".infocontrols.lock"
 JOURNAL_NAME = ".infocontrols-journal.json"
 TEMP_PREFIX = ".infocontrols-tmp-"
@@ -264,19 +266,20 @@ def read_bytes(root: str | os.PathLike, relative: str, *, limit: int = MAX_TABLE
                 raise FileTooLarge(rel, f"is {_size_text(len(data))}; the limit for this file is {_size_text(limit)}")
             return data
     with _open_regular(root, relative, limit) as (fd, st):
-        chunks, total = [], 0
-        while True:
-            chunk = os.read(fd, min(1 << 24, limit + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > limit:
-                raise FileTooLarge(relative, f"grew past the limit for this file ({_size_text(limit)}) while being read")
+        # One read of the size fstat gave (plus a byte, to see growth) is one allocation and no
+        # copy; a file that grew or a short read continues in chunks, still bounded by ``limit``.
+        chunks = [os.read(fd, min(st.st_size + 1, limit + 1, _MAX_READ))]
+        total = len(chunks[0])
+        while chunks[-1] and total <= limit:
+            chunks.append(os.read(fd, min(1 << 24, limit + 1 - total)))
+            total += len(chunks[-1])
+        if total > limit:
+            raise FileTooLarge(relative, f"grew past the limit for this file ({_size_text(limit)}) while being read")
         watched = _watch.get()
         if watched is not None:
             watched[os.path.join(_key(root), relative)] = _identity(st)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    parts = [c for c in chunks if c]
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def read_text(root: str | os.PathLike, relative: str, *, limit: int = MAX_TEXT_BYTES) -> str:
@@ -304,23 +307,74 @@ def file_identity(root: str | os.PathLike, relative: str) -> tuple:
         return _identity(st)
 
 
-_HASHES: dict[tuple, str] = {}  # (path, identity) -> sha256 hex, for this process
+RACY_NS = 2_000_000_000  # a file changed less than this long ago may change again unseen
+HASH_CACHE_ENTRIES = 512
+
+
+def _hash_cache_file() -> Path | None:
+    """Where verified hashes are remembered between processes: INFOCONTROLS_CACHE_DIR (empty
+    turns it off), else $XDG_CACHE_HOME/infocontrols, else ~/.cache/infocontrols."""
+    folder = os.environ.get("INFOCONTROLS_CACHE_DIR")
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = os.path.join(base, "infocontrols")
+    return Path(folder, "hashes.json") if folder else None
+
+
+_HASHES: dict[str, list] | None = None  # path -> [dev, ino, size, mtime_ns, ctime_ns, sha256]
+
+
+def _hash_cache() -> dict[str, list]:
+    global _HASHES
+    if _HASHES is None:
+        _HASHES = {}
+        path = _hash_cache_file()
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8")) if path else {}
+            if isinstance(loaded, dict):
+                _HASHES = {k: v for k, v in loaded.items() if isinstance(v, list) and len(v) == 6}
+        except (OSError, ValueError):
+            pass
+    return _HASHES
+
+
+def _remember_hash(key: str, entry: list) -> None:
+    cache = _hash_cache()
+    cache[key] = entry
+    while len(cache) > HASH_CACHE_ENTRIES:
+        cache.pop(next(iter(cache)))
+    path = _hash_cache_file()
+    if path is None:
+        return
+    temp = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}")
+    try:  # a cache: any failure to keep it only costs a hash next time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def sha256_of(root: str | os.PathLike, relative: str, *, limit: int = MAX_TABLE_BYTES) -> tuple[str, int]:
-    """(hex sha256, size) of a regular package file, streamed; remembered per file identity.
+    """(hex sha256, size) of a regular package file, streamed; remembered as git's index does.
 
-    Like git's index, a file whose device, inode, size and mtime have not changed since it
-    was hashed in this process is not hashed again.
+    A file whose device, inode, size, mtime and ctime are those it had when it was last
+    hashed is not hashed again (any write, and any change of mtime, moves its ctime). Only a
+    file last changed more than :data:`RACY_NS` before it was hashed is remembered, since
+    a change within the same clock tick would leave every timestamp as it was. Hashes are
+    kept between processes in a small cache file (see :func:`_hash_cache_file`).
 
     Example:
         >>> sha256_of(repo_root, "data/events.csv")[0][:8]                        # doctest: +SKIP
         '3f1c9a2e'
     """
     with _open_regular(root, relative, limit) as (fd, st):
-        key = (os.path.join(_key(root), relative), _identity(st))
-        if key in _HASHES:
-            return _HASHES[key], st.st_size
+        key = os.path.join(_key(root), relative)
+        identity = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        known = _hash_cache().get(key)
+        if known is not None and known[:5] == identity:
+            return known[5], st.st_size
         digest, total = hashlib.sha256(), 0
         while True:
             chunk = os.read(fd, 1 << 22)
@@ -330,13 +384,11 @@ def sha256_of(root: str | os.PathLike, relative: str, *, limit: int = MAX_TABLE_
             total += len(chunk)
             if total > limit:
                 raise FileTooLarge(relative, f"grew past the limit for this file ({_size_text(limit)}) while being read")
+        after = os.fstat(fd)
     hexdigest = digest.hexdigest()
-    # As git does with "racily clean" entries: a file changed within the last moments could
-    # change again without its mtime moving, so only an older file's hash is remembered.
-    if time.time_ns() - st.st_mtime_ns > 2_000_000_000:
-        if len(_HASHES) > 256:
-            _HASHES.clear()
-        _HASHES[key] = hexdigest
+    unchanged = [after.st_size, after.st_mtime_ns, after.st_ctime_ns] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    if unchanged and time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS:
+        _remember_hash(key, [*identity, hexdigest])
     return hexdigest, total
 
 

@@ -192,3 +192,20 @@ def test_outputs_cover_every_table():
     files = outputs(Contract.from_source(ROOT))
     for table in Contract.from_source(ROOT).tables:
         assert f"data/{table}.parquet" in files
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("title"), "schema/package.json: title: required, as a non-empty string"),
+    (lambda m: m.update(licenses="CC-BY-4.0"), "schema/package.json: licenses: required, as a list of objects each with a name"),
+    (lambda m: m.update(contributors=["someone"]), "schema/package.json: contributors: must be a list of objects each with a title"),
+])
+def test_broken_package_metadata_exits_2_naming_it(tmp_path, change, message):
+    root = source_copy(tmp_path)
+    path = root / "schema" / "package.json"
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    change(metadata)
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    before = files_of(root)
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert files_of(root) == before

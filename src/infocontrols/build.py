@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from . import storage
-from .contract import DESCRIPTOR, Contract, Table
+from .contract import DESCRIPTOR, SOURCE_METADATA, Contract, ContractError, Table
 from .load import META_CSV_BYTES, META_CSV_SHA256, csv_to_arrow
 from .validation import validate_contract
 from .validation.findings import RULES
@@ -292,8 +292,30 @@ def build(root: str | Path = ".", *, check: bool = False) -> list[str]:
     return changed
 
 
+def check_metadata(contract: Contract) -> None:
+    """Refuse hand-written metadata the generated files cannot be made from, naming the place.
+
+    Example:
+        >>> check_metadata(Contract.from_source("."))                   # doctest: +SKIP
+    """
+    meta, where = contract.metadata, SOURCE_METADATA
+    for key in ("name", "title", "description", "version", "date_released"):
+        if not isinstance(meta.get(key), str) or not meta[key]:
+            raise ContractError(f"{where}: {key}: required, as a non-empty string")
+    for key in ("keywords",):
+        if not isinstance(meta.get(key, []), list) or not all(isinstance(k, str) for k in meta.get(key, [])):
+            raise ContractError(f"{where}: {key}: must be a list of strings")
+    licenses = meta.get("licenses")
+    if not isinstance(licenses, list) or not licenses or not all(isinstance(l, dict) and isinstance(l.get("name"), str) for l in licenses):
+        raise ContractError(f"{where}: licenses: required, as a list of objects each with a name")
+    contributors = meta.get("contributors", [])
+    if not isinstance(contributors, list) or not all(isinstance(c, dict) and isinstance(c.get("title"), str) for c in contributors):
+        raise ContractError(f"{where}: contributors: must be a list of objects each with a title")
+
+
 def _stale_outputs(root: Path, *, with_files: bool = False):
     contract = Contract.from_source(root)
+    check_metadata(contract)
     report = validate_contract(contract, generated=False)
     if not report.ok:
         raise BuildError("the package fails validation; nothing was built:\n" + as_text(report))

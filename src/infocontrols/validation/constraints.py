@@ -132,7 +132,12 @@ def _cells_failing(frame: pl.DataFrame, column: str, ok) -> list[tuple[int, str]
 
 
 def extra_checks(parsed: ParsedTable, contract: Contract) -> list[Finding]:
-    """Constraints pandera cannot run here: Python-only patterns, enums apart from a vocabulary, format uri."""
+    """Constraints pandera cannot run here: Python-only patterns, enums apart from a vocabulary, format uri.
+
+    Example:
+        >>> extra_checks(read_table(contract, contract.table("events")), contract)   # doctest: +SKIP
+        []
+    """
     table, frame = parsed.table, parsed.frame
     out: list[Finding] = []
     file = table.path

@@ -47,7 +47,12 @@ def _descriptor_mismatch(path: str, resource: dict, prefix: str, size: int, sha2
 
 
 def check_generated(contract: Contract, parsed: ParsedTable) -> list[Finding]:
-    """STR012 (and STR011 for a Parquet file that is not a regular file) for one table."""
+    """STR012 (and STR011 for a Parquet file that is not a regular file) for one table.
+
+    Example:
+        >>> [f.message for f in check_generated(contract, read_table(contract, contract.table("events")))]   # doctest: +SKIP
+        ['was built from an earlier version of the CSV: the CSV changed since the last build; run `infocontrols build`']
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from infocontrols.importer import AddError, add_events, check_shape
+from infocontrols.contract import Contract
+from infocontrols.importer import AddError, add_events, check_shape, record_keys
 
 from conftest import TODAY, copy_package, files_of
 
@@ -261,8 +262,9 @@ def test_bad_accessed_on_is_refused(root, tmp_path):
     assert files_of(root) == before
 
 
-def test_check_shape_collects_every_problem():
-    problems = check_shape([{"title": 1, "date_start": "2019-01-01", "actors": [{"name": "a", "role": 2}], "sources": "x"}])
+def test_check_shape_collects_every_problem(root):
+    keys = record_keys(Contract.from_source(root))
+    problems = check_shape([{"title": 1, "date_start": "2019-01-01", "actors": [{"name": "a", "role": 2}], "sources": "x"}], keys)
     assert [str(p) for p in problems] == [
         "events[0].title: must be a string, not a number",
         "events[0].actors[0].role: must be a string, not a number",
@@ -273,3 +275,22 @@ def test_check_shape_collects_every_problem():
 def test_the_python_api_raises_add_error(root):
     with pytest.raises(AddError, match=r"events\[0\]\.id: ev-2018-11-14-cac-summons-self-media-platforms already exists"):
         add_events(root, [event(id="ev-2018-11-14-cac-summons-self-media-platforms")], "2026-11-28")
+
+
+def test_the_input_keys_follow_the_schemas(root):
+    """A column added to a table's schema is a key of its nested record at once."""
+    keys = record_keys(Contract.from_source(root))
+    assert set(keys["sources"]) == {"url", "title", "outlet", "original_outlet", "outlet_type", "language", "published_on",
+                                    "archive_url", "notes", "stance"}
+    assert {"role", "parent", "name"} <= set(keys["actors"]) and "actor_id" not in keys["actors"]
+    assert keys["figures"]["value"] == "number" and "source_url" in keys["figures"]
+    path = root / "schema" / "event_sources.json"
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema["fields"].append({"name": "note", "type": "string", "description": "Why the source disagrees."})
+    path.write_text(json.dumps(schema), encoding="utf-8")
+    rows_path = root / "data" / "event_sources.csv"
+    rows_path.write_text("\n".join(line + ("," if i else ",note") for i, line in enumerate(rows_path.read_text(encoding="utf-8").splitlines())) + "\n", encoding="utf-8")
+    contradicting = dict(NEW["sources"][1], stance="contradicts", note="It dates the fine a week later.")
+    [event_id] = add_events(root, [event(sources=[NEW["sources"][0], contradicting])], "2026-11-28")
+    [link] = [r for r in rows(root, "event_sources") if r["event_id"] == event_id and r["stance"] == "contradicts"]
+    assert link["note"] == "It dates the fine a week later."

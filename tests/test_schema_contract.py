@@ -5,13 +5,23 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 import pytest
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "infocontrols.cli", *map(str, args)], capture_output=True, text=True, timeout=120)
+    """Run the command in this process (schemas cannot hang a reader): fast, same exit codes."""
+    import contextlib
+    import io
+
+    from infocontrols.cli import main
+    from infocontrols.load import _contract_at
+
+    _contract_at.cache_clear()
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def edit_schema(pkg, table: str, change) -> None:

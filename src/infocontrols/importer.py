@@ -18,6 +18,10 @@ Nested form (one JSON array of events)::
                    "published_on", "stance", "archive_url"?, "notes"?}],
      "figures":  [{"metric", "value", "unit", "qualifier", "source_url", "notes"}]}
 
+Every key of a record is a field of its table (or of its link table: ``role``, ``relation``,
+``stance``), with the same name, except ``id``, ``parent``, ``authority`` and ``source_url``,
+which link records together; so a column added to a schema can be given here at once.
+
 What `add` does, in this order, so that it never writes part of a change or claims what
 did not happen:
 
@@ -61,20 +65,44 @@ from .lookalike import odd_characters, skeleton
 ID_TABLES = {"events": "event_id", "actors": "actor_id", "measures": "measure_id", "sources": "source_id", "figures": "figure_id"}
 MAX_PROBLEMS = 50  # errors listed before "+N more"
 
-# The nested form: the keys each record may have. Every value is a string (or null),
-# except the lists below and a figure's value, which may be a number.
-EVENT_KEYS = ("id", "title", "summary", "event_type", "control_domain", "date_start", "date_end", "date_precision",
-              "date_basis", "country", "admin1", "location", "evidence_status", "notes")
+# The nested form. Every key of a record is a field of its table (same name), except the few
+# that link records together; so a column added to a schema is accepted here without a change.
+# Fields `add` fills itself are never given.
+ASSIGNED = {
+    "events": {"event_id"},
+    "actors": {"actor_id", "parent_actor_id"},
+    "measures": {"measure_id", "authority_actor_id"},
+    "sources": {"source_id", "accessed_on"},
+    "figures": {"figure_id", "event_id", "source_id"},
+}
+LINKING = {  # record kind -> (link table whose other fields the record carries, extra keys)
+    "events": (None, ("id",)),
+    "actors": ("event_actors", ("parent",)),
+    "measures": ("event_measures", ("authority",)),
+    "sources": ("event_sources", ()),
+    "figures": (None, ("source_url",)),
+}
 EVENT_LISTS = ("actors", "measures", "sources", "figures")
-ACTOR_KEYS = ("name", "name_zh", "actor_type", "role", "country", "aliases", "description", "wikidata_id", "parent")
-MEASURE_KEYS = ("name", "name_zh", "measure_type", "control_domain", "jurisdiction", "authority", "status",
-                "date_announced", "date_effective", "date_ended", "relation", "description")
-SOURCE_KEYS = ("url", "title", "outlet", "original_outlet", "outlet_type", "language", "published_on", "stance",
-               "archive_url", "notes")
-FIGURE_KEYS = ("metric", "value", "unit", "qualifier", "source_url", "notes")
-ITEM_KEYS = {"actors": ACTOR_KEYS, "measures": MEASURE_KEYS, "sources": SOURCE_KEYS, "figures": FIGURE_KEYS}
 REQUIRED = {"events": ("title", "date_start"), "actors": ("name",), "measures": ("name",), "sources": ("url",),
             "figures": ("value", "source_url")}
+
+
+def record_keys(contract: Contract) -> dict[str, dict[str, str]]:
+    """For each kind of nested record, its allowed keys and each key's field type.
+
+    Example:
+        >>> record_keys(Contract.from_source("."))["sources"]["stance"]          # doctest: +SKIP
+        'string'
+    """
+    out: dict[str, dict[str, str]] = {}
+    for kind, (link, extra) in LINKING.items():
+        keys = {f.name: f.type for f in contract.table(kind).fields if f.name not in ASSIGNED[kind]}
+        if link:
+            own = {"event_id", contract.table(kind).primary_key[0]}
+            keys.update({f.name: f.type for f in contract.table(link).fields if f.name not in own})
+        keys.update({key: "string" for key in extra})
+        out[kind] = keys
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,11 +168,14 @@ def _type_name(value: object) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def check_shape(events: object) -> list[Problem]:
+def check_shape(events: object, keys: dict[str, dict[str, str]]) -> list[Problem]:
     """Every problem with the shape of the nested records, each with its JSON path.
 
+    ``keys`` is :func:`record_keys` of the package.
+
     Example:
-        >>> [str(p) for p in check_shape([{"title": "t", "date_start": "2019-01-01", "actors": "x"}])]
+        >>> keys = record_keys(Contract.from_source("."))                          # doctest: +SKIP
+        >>> [str(p) for p in check_shape([{"title": "t", "date_start": "2019-01-01", "actors": "x"}], keys)]   # doctest: +SKIP
         ['events[0].actors: must be a list of objects, not a string']
     """
     if not isinstance(events, list):
@@ -155,7 +186,7 @@ def check_shape(events: object) -> list[Problem]:
         if not isinstance(event, dict):
             problems.append(Problem(at, f"every event must be an object, not {_type_name(event)}"))
             continue
-        problems += _check_record(event, at, EVENT_KEYS + EVENT_LISTS, "events")
+        problems += _check_record({k: v for k, v in event.items() if k not in EVENT_LISTS}, at, keys["events"], "events")
         for name in EVENT_LISTS:
             items = event.get(name, [])
             if items is None:
@@ -168,22 +199,21 @@ def check_shape(events: object) -> list[Problem]:
                 if not isinstance(item, dict):
                     problems.append(Problem(where, f"must be an object, not {_type_name(item)}"))
                     continue
-                problems += _check_record(item, where, ITEM_KEYS[name], name)
+                problems += _check_record(item, where, keys[name], name)
     return problems
 
 
-def _check_record(record: dict, at: str, keys: tuple[str, ...], kind: str) -> list[Problem]:
+def _check_record(record: dict, at: str, keys: dict[str, str], kind: str) -> list[Problem]:
     problems = []
+    allowed = list(keys) + (list(EVENT_LISTS) if kind == "events" else [])
     for key, value in record.items():
         if key not in keys:
-            close = difflib.get_close_matches(str(key), keys, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(keys)}"
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(allowed)}"
             problems.append(Problem(f"{at}.{key}", f"unknown key{hint}"))
-        elif key in EVENT_LISTS and kind == "events":
-            continue
-        elif kind == "figures" and key == "value":
-            if not (isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))):
-                problems.append(Problem(f"{at}.value", f"must be a number (or a string holding one), not {_type_name(value)}"))
+        elif keys[key] in ("number", "integer"):
+            if not (value is None or isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool))):
+                problems.append(Problem(f"{at}.{key}", f"must be a number (or a string holding one), not {_type_name(value)}"))
         elif value is not None and not isinstance(value, str):
             problems.append(Problem(f"{at}.{key}", f"must be a string, not {_type_name(value)}"))
     for key in REQUIRED[kind]:
@@ -191,6 +221,20 @@ def _check_record(record: dict, at: str, keys: tuple[str, ...], kind: str) -> li
         if value is None or (isinstance(value, str) and not value.strip()):
             problems.append(Problem(f"{at}.{key}", "is required"))
     return problems
+
+
+def _number_text(value: object) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        return str(int(value))
+    return clean(value)
+
+
+def _row(table: Table, spec: dict, **assigned: str) -> dict:
+    """A new row of ``table``: every field the record gives (cleaned), then what `add` assigns."""
+    row = {f.name: (_number_text(spec.get(f.name)) if f.type in ("number", "integer") else clean(spec.get(f.name)))
+           for f in table.fields}
+    row.update(assigned)
+    return row
 
 
 # ---------------------------------------------------------------- the package in memory
@@ -255,6 +299,9 @@ class Tables:
             if name:
                 self.actor_by_name.setdefault(name.casefold(), row["actor_id"])
                 self.actor_by_skeleton.setdefault(skeleton(name), (row["actor_id"], name))
+
+    def table(self, name: str) -> Table:
+        return self.contract.table(name)
 
     def append(self, table: str, row: dict, origin: str) -> dict:
         row["_origin"] = origin
@@ -357,12 +404,7 @@ class Batch:
                 self.refuse(f"{where}.name", _lookalike_message(name, *lookalike))
                 return None
             actor_id = t.new_id("ac", slug(name, 6), name)
-            row = t.append("actors", {
-                "actor_id": actor_id, "name": name, "name_zh": clean(spec.get("name_zh")),
-                "actor_type": clean(spec.get("actor_type")), "country": clean(spec.get("country")),
-                "parent_actor_id": "", "wikidata_id": clean(spec.get("wikidata_id")),
-                "aliases": clean(spec.get("aliases")), "description": clean(spec.get("description")),
-            }, where)
+            row = t.append("actors", _row(t.table("actors"), spec, actor_id=actor_id, name=name, parent_actor_id=""), where)
             t.by_id["actors"][actor_id] = row
             t._index_actor(row)
         if spec.get("parent"):
@@ -410,14 +452,10 @@ class Batch:
                 t.touch("measures", row, where)
             return measure_id
         measure_id = t.new_id("me", slug(name, 8), name)
-        row = t.append("measures", {
-            "measure_id": measure_id, "name": name, "name_zh": clean(spec.get("name_zh")),
-            "measure_type": clean(spec.get("measure_type")), "control_domain": clean(spec.get("control_domain")),
-            "jurisdiction": clean(spec.get("jurisdiction")) or "CN", "authority_actor_id": authority,
-            "status": clean(spec.get("status")) or "unknown", "date_announced": clean(spec.get("date_announced")),
-            "date_effective": clean(spec.get("date_effective")), "date_ended": clean(spec.get("date_ended")),
-            "description": clean(spec.get("description")),
-        }, where)
+        row = t.append("measures", _row(
+            t.table("measures"), spec, measure_id=measure_id, name=name, authority_actor_id=authority,
+            jurisdiction=clean(spec.get("jurisdiction")) or "CN", status=clean(spec.get("status")) or "unknown",
+        ), where)
         t.by_id["measures"][measure_id] = row
         t.measure_by_name[name.casefold()] = measure_id
         return measure_id
@@ -431,12 +469,7 @@ class Batch:
         date = clean(spec.get("published_on")).replace("-", "")
         base = f"{slug(outlet, 4) or 'source'}-{date or hashlib.sha1(url.encode()).hexdigest()[:6]}"
         source_id = t.new_id("so", base, url)
-        t.append("sources", {
-            "source_id": source_id, "url": url, "title": clean(spec.get("title")), "outlet": clean(spec.get("outlet")),
-            "original_outlet": clean(spec.get("original_outlet")), "outlet_type": clean(spec.get("outlet_type")),
-            "language": clean(spec.get("language")), "published_on": clean(spec.get("published_on")),
-            "accessed_on": self.accessed_on, "archive_url": clean(spec.get("archive_url")), "notes": clean(spec.get("notes")),
-        }, where)
+        t.append("sources", _row(t.table("sources"), spec, source_id=source_id, url=url, accessed_on=self.accessed_on), where)
         t.source_by_url[url] = source_id
         return source_id
 
@@ -449,14 +482,14 @@ class Batch:
             key = (event_id, actor_id, clean(a.get("role")))
             if actor_id and key not in t.actor_links:
                 t.actor_links.add(key)
-                t.append("event_actors", {"event_id": event_id, "actor_id": actor_id, "role": key[2]}, where)
+                t.append("event_actors", _row(t.table("event_actors"), a, event_id=event_id, actor_id=actor_id), where)
         for j, m in enumerate(spec.get("measures") or []):
             where = f"{at}.measures[{j}]"
             measure_id = self.measure(m, where)
             key = (event_id, measure_id, clean(m.get("relation")))
             if key not in t.measure_links:
                 t.measure_links.add(key)
-                t.append("event_measures", {"event_id": event_id, "measure_id": measure_id, "relation": key[2]}, where)
+                t.append("event_measures", _row(t.table("event_measures"), m, event_id=event_id, measure_id=measure_id), where)
         linked = t.source_links.setdefault(event_id, {})
         urls = {}
         for j, s in enumerate(spec.get("sources") or []):
@@ -465,7 +498,7 @@ class Batch:
             urls[s["url"].strip()] = source_id
             if source_id not in linked:
                 linked[source_id] = clean(s.get("stance")) or "supports"
-                t.append("event_sources", {"event_id": event_id, "source_id": source_id, "stance": linked[source_id]}, where)
+                t.append("event_sources", _row(t.table("event_sources"), s, event_id=event_id, source_id=source_id, stance=linked[source_id]), where)
         for j, f in enumerate(spec.get("figures") or []):
             where = f"{at}.figures[{j}]"
             url = f["source_url"].strip()
@@ -474,13 +507,8 @@ class Batch:
                 self.refuse(f"{where}.source_url", f"{url!r} is not among the event's sources or the package's")
                 continue
             n = t.figure_count[event_id] = t.figure_count.get(event_id, 0) + 1
-            value = f["value"]
-            text = str(int(value)) if isinstance(value, (int, float)) and float(value).is_integer() else clean(value)
-            t.append("figures", {
-                "figure_id": t.new_id("fi", f"{event_id[3:]}-{n}", f"{event_id}{n}"),
-                "event_id": event_id, "metric": clean(f.get("metric")), "value": text, "unit": clean(f.get("unit")),
-                "qualifier": clean(f.get("qualifier")), "source_id": source_id, "notes": clean(f.get("notes")),
-            }, where)
+            figure_id = t.new_id("fi", f"{event_id[3:]}-{n}", f"{event_id}{n}")
+            t.append("figures", _row(t.table("figures"), f, figure_id=figure_id, event_id=event_id, source_id=source_id), where)
 
     def event(self, spec: dict, at: str) -> str | None:
         t = self.tables
@@ -503,15 +531,10 @@ class Batch:
             event_id = t.new_id("ev", f"{date_start}-{slug(title, 7)}", title)
         t.ids["events"].add(event_id)
         t.event_by_key[key] = event_id
-        t.append("events", {
-            "event_id": event_id, "title": title, "summary": clean(spec.get("summary")),
-            "event_type": clean(spec.get("event_type")), "control_domain": clean(spec.get("control_domain")),
-            "date_start": date_start, "date_end": clean(spec.get("date_end")) or date_start,
-            "date_precision": clean(spec.get("date_precision")), "date_basis": clean(spec.get("date_basis")),
-            "country": clean(spec.get("country")) or self.country, "admin1": clean(spec.get("admin1")),
-            "location": clean(spec.get("location")), "evidence_status": clean(spec.get("evidence_status")),
-            "notes": clean(spec.get("notes")),
-        }, at)
+        t.append("events", _row(
+            t.table("events"), spec, event_id=event_id, title=title, date_start=date_start,
+            date_end=clean(spec.get("date_end")) or date_start, country=clean(spec.get("country")) or self.country,
+        ), at)
         t.by_id["events"][event_id] = t.rows["events"][-1]
         self.link(event_id, spec, at)
         return event_id
@@ -580,10 +603,10 @@ def add(root: str | Path, events: object, accessed_on: str, country: str = "CN",
         dt.date.fromisoformat(accessed_on)
     except (TypeError, ValueError):
         raise AddError(source, [Problem("--accessed-on", f"{accessed_on!r} is not a date written YYYY-MM-DD")]) from None
-    problems = check_shape(events)
+    root = Path(root)
+    problems = check_shape(events, record_keys(Contract.from_source(root)))
     if problems:
         raise AddError(source, problems)
-    root = Path(root)
     with storage.package_lock(root):
         contract = Contract.from_source(root)
         tables = Tables(contract)
@@ -604,10 +627,10 @@ def extend_event(root: str | Path, event_id: str, spec: dict, accessed_on: str, 
     Example:
         >>> extend_event(".", "ev-2018-11-14-cac-summons-self-media-platforms", {"sources": [...]}, "2026-11-28")  # doctest: +SKIP
     """
-    problems = [p for p in check_shape([dict(spec, title="-", date_start="-")])]
+    root = Path(root)
+    problems = check_shape([dict(spec, title="-", date_start="-")], record_keys(Contract.from_source(root)))
     if problems:
         raise AddError(source, [Problem(p.where.replace("events[0]", "event"), p.message) for p in problems])
-    root = Path(root)
     with storage.package_lock(root):
         contract = Contract.from_source(root)
         tables = Tables(contract)

@@ -138,6 +138,18 @@ def test_add_with_an_io_error_after_the_commit_completes_it(tmp_path, batch, aft
     assert rel_state(root) == after_add
 
 
+def test_add_whose_write_cannot_be_completed_says_so_and_the_next_command_completes_it(tmp_path, batch, after_add):
+    root = copy_package(tmp_path / "pkg")
+    result = cli("add", batch, root, "--accessed-on", "2026-11-28", env={"INFOCONTROLS_TEST_FAIL": "replace:3,recover:1"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "the events were added, but the write was interrupted after its commit point" in result.stderr
+    assert "the next infocontrols command with write access completes it" in result.stderr
+    assert "nothing was added" not in result.stderr
+    assert (root / storage.JOURNAL_NAME).exists()
+    assert cli("info", root).returncode == 0  # any command: it completes the write first
+    assert rel_state(root) == after_add
+
+
 def without_write_permission():
     """Run as a process the file permissions apply to: drop root's override if we are root."""
     if os.geteuid() != 0:

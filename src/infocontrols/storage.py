@@ -480,7 +480,8 @@ def _fault(point: str) -> None:
 
     Points: ``temp`` (after the n-th temporary is written), ``journal`` (after the commit),
     ``replace`` (after the n-th rename), ``recover`` (after the n-th rename of a recovery).
-    ``INFOCONTROLS_TEST_FAIL=replace:n`` raises an I/O error instead of the n-th rename.
+    ``INFOCONTROLS_TEST_FAIL=replace:n`` raises an I/O error instead of the n-th rename (and
+    ``recover:n`` instead of the n-th rename of a recovery); several are separated by commas.
     """
     spec = os.environ.get("INFOCONTROLS_TEST_KILL", "")
     if spec:
@@ -492,12 +493,13 @@ def _fault(point: str) -> None:
 
 
 def _should_fail(point: str) -> bool:
-    spec = os.environ.get("INFOCONTROLS_TEST_FAIL", "")
-    name, _, count = spec.partition(":")
-    if spec and name == point:
-        key = "fail-" + point
-        _FAULT_COUNTS[key] = _FAULT_COUNTS.get(key, 0) + 1
-        return _FAULT_COUNTS[key] == int(count or 1)
+    """Whether a test asks for an I/O error here (``INFOCONTROLS_TEST_FAIL=replace:2,recover:1``)."""
+    for spec in os.environ.get("INFOCONTROLS_TEST_FAIL", "").split(","):
+        name, _, count = spec.partition(":")
+        if spec and name == point:
+            key = "fail-" + point
+            _FAULT_COUNTS[key] = _FAULT_COUNTS.get(key, 0) + 1
+            return _FAULT_COUNTS[key] == int(count or 1)
     return False
 
 
@@ -692,13 +694,14 @@ def _write_locked(root: str | os.PathLike, files: Mapping[str, bytes]) -> list[s
                 with contextlib.suppress(OSError):
                     os.unlink(name, dir_fd=root_fd)
                 raise
-            _fsync_dir(root_fd)
         except OSError as exc:
             raise StorageError(JOURNAL_NAME, f"nothing was written: cannot write the journal: {_os_message(exc)}") from None
         temps_committed, temps[:] = list(temps), []
         _fault("journal")
-        # 3. Apply: every rename, then the folders, then the journal goes.
+        # 3. Apply: every rename, then the folders, then the journal goes. From here on the
+        # change is committed: an error is completed now or by the next command.
         try:
+            _fsync_dir(root_fd)  # the journal's name is durable before any target changes
             for folder, temp, rel in temps_committed:
                 if _should_fail("replace"):
                     raise OSError(errno.EIO, "Input/output error (simulated)")
@@ -803,6 +806,8 @@ def recover(root: str | os.PathLike) -> list[str]:
                             raise NotARegularFile(target, f"is {_kind(st.st_mode)}; cannot complete the interrupted write")
                     except FileNotFoundError:
                         pass
+                    if _should_fail("recover"):
+                        raise OSError(errno.EIO, "Input/output error (simulated)")
                     os.replace(temp_parts[-1], target_parts[-1], src_dir_fd=dirs[folder], dst_dir_fd=dirs[folder])
                     replaced.append(target)
                     _fault("recover")

@@ -264,6 +264,8 @@ class Tables:
                 raise AddError(table.path, [Problem("", "the package must be readable before anything is added: "
                                                     f"{_describe_findings(errors or parsed.findings)}; run `infocontrols validate` and fix it")])
             data = storage.read_bytes(contract.root, table.path)
+            if hashlib.sha256(data).hexdigest() != parsed.sha256:  # edited by hand meanwhile: the lock binds only us
+                raise AddError(table.path, [Problem("", "changed while it was being read; nothing was added, try again")])
             lines = data.split(b"\n")
             self.headers[name] = lines[0]
             raw = parsed.raw

@@ -407,7 +407,14 @@ def read_input(path: str | os.PathLike, *, limit: int = MAX_INPUT_BYTES) -> byte
         with open(name, "rb") as handle:
             if stat.S_ISDIR(os.fstat(handle.fileno()).st_mode):
                 raise NotARegularFile(name, "is a folder, not a file")
-            data = handle.read(limit + 1)
+            chunks, total = [], 0
+            while total <= limit:  # in chunks: never allocate the whole limit for a small file
+                chunk = handle.read(min(1 << 24, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            data = b"".join(chunks)
     except IsADirectoryError:
         raise NotARegularFile(name, "is a folder, not a file") from None
     except FileNotFoundError:

@@ -4,7 +4,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,9 @@ from infocontrols.validation import validate_package
 ROOT = Path(__file__).resolve().parents[1]
 # Validation runs as of today: accessed_on dates move forward with every audit.
 TODAY = dt.date.today()
+
+# load() remembers verified CSV hashes between processes; tests keep theirs to themselves.
+os.environ["INFOCONTROLS_CACHE_DIR"] = tempfile.mkdtemp(prefix="infocontrols-test-cache-")
 
 
 class Package:
@@ -58,11 +64,40 @@ class Package:
         return validate_package(self.root, **kwargs)
 
 
+def files_of(root: Path) -> dict[Path, bytes]:
+    """Every file under ``root`` with its bytes, except the package lock (which is kept on purpose)."""
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".infocontrols.lock"}
+
+
+def without_generated(root: Path) -> None:
+    """Drop the Parquet copies and the recorded sizes and hashes, as a package before its
+    first build has none: then a test that edits a CSV sees only the findings it provokes."""
+    path = root / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    descriptor["resources"] = [r for r in descriptor["resources"] if r.get("format") != "parquet"]
+    for resource in descriptor["resources"]:
+        resource.pop("bytes", None)
+        resource.pop("hash", None)
+    path.write_text(json.dumps(descriptor, indent=2), encoding="utf-8")
+    for parquet in (root / "data").glob("*.parquet"):
+        parquet.unlink()
+
+
 def copy_package(destination: Path) -> Path:
     for folder in ("data", "schema"):
         shutil.copytree(ROOT / folder, destination / folder)
     shutil.copy2(ROOT / "datapackage.json", destination / "datapackage.json")
     return destination
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fault_counters():
+    """The writer's test hooks count events per process; each test starts from zero."""
+    from infocontrols import storage
+
+    storage._FAULT_COUNTS.clear()
+    yield
+    storage._FAULT_COUNTS.clear()
 
 
 @pytest.fixture

@@ -104,3 +104,61 @@ def test_validation_never_writes_to_the_package(package):
     assert run_cli("validate", str(package.root)).returncode == 1
     after = {p: p.read_bytes() for p in package.root.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_a_cell_over_33_million_characters_is_an_over_long_cell_not_a_quote(package):
+    """The fast parser reads 16 MB blocks and fails on a longer row with a quoting message."""
+    line = package.set_cell("events", 3, "notes", "x" * 34_000_000)
+    result = run_cli("validate", str(package.root), "--format", "json")
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    [hit] = [f for f in findings if f["rule"] == "STR009"]
+    assert (hit["file"], hit["line"], hit["column"]) == ("data/events.csv", line, "notes")
+    assert hit["message"] == "cell has 34,000,000 characters; the limit is 20,000"
+    assert not [f for f in findings if f["rule"] == "STR008"]
+
+
+def test_an_over_long_path_exits_2_naming_it(tmp_path):
+    long_dir = tmp_path / ("d" * 300)
+    result = run_cli("validate", str(long_dir))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "file name too long" in result.stderr and "d" * 100 in result.stderr
+    for command in (["build", str(long_dir)], ["info", str(long_dir)], ["add", str(tmp_path / ("e" * 300 + ".json")), str(tmp_path)]):
+        result = run_cli(*command)
+        assert result.returncode == 2 and "Traceback" not in result.stderr and "file name too long" in result.stderr, command
+
+
+def test_an_over_long_resource_path_is_a_finding(package):
+    descriptor = json.loads((package.root / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["resources"][7]["path"] = "data/" + "f" * 300 + ".csv"
+    (package.root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    result = run_cli("validate", str(package.root), "--format", "json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    [hit] = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "STR001"]
+    assert hit["file"].startswith("data/fff") and "file name too long" in hit["message"]
+
+
+def test_a_folder_where_a_table_should_be_is_a_finding_for_validate_and_exit_2_for_add(package, tmp_path):
+    package.path("sources").unlink()
+    package.path("sources").mkdir()
+    result = run_cli("validate", str(package.root), "--format", "json")
+    assert result.returncode == 1
+    assert any(f["rule"] == "STR011" and f["file"] == "data/sources.csv" and "is a folder" in f["message"] for f in json.loads(result.stdout)["findings"])
+    (tmp_path / "events.json").write_text("[]", encoding="utf-8")
+    result = run_cli("add", str(tmp_path / "events.json"), str(package.root))
+    assert result.returncode == 2 and "data/sources.csv" in result.stderr and "is a folder" in result.stderr
+
+
+def test_an_unexpected_crash_is_a_message_and_exit_2(package, monkeypatch, capsys):
+    """The last resort in cli.main: whatever slips through is a one-line message and exit 2."""
+    from infocontrols import cli
+    from infocontrols.validation import structure
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("something nobody foresaw")
+
+    monkeypatch.setattr(structure, "read_table", explode)
+    monkeypatch.setattr("infocontrols.validation.read_table", explode)
+    assert cli.main(["validate", str(package.root)]) == 2
+    err = capsys.readouterr().err
+    assert "infocontrols validate: could not run: RuntimeError: something nobody foresaw" in err and "Traceback" not in err

@@ -46,3 +46,14 @@ def test_generator_refuses_to_write_into_data(tmp_path):
     else:
         raise AssertionError("the generator wrote into data/")
     assert not (ROOT / "data" / "synthetic").exists()
+
+
+def test_the_add_benchmark_adds_valid_events(tmp_path):
+    """benchmarks/add.py's events are accepted whole: the benchmark measures `add`, not a refusal."""
+    import add as add_benchmark
+
+    from infocontrols.importer import add_events
+
+    root = add_benchmark.fresh_package(tmp_path / "pkg")
+    added = add_events(root, add_benchmark.events(30), "2026-11-28")
+    assert len(added) == 30

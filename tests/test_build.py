@@ -1,6 +1,7 @@
 """The build: generated files in sync, deterministic Parquet, atomic writes, one version."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -13,10 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import infocontrols
+from infocontrols import storage
 from infocontrols.build import BuildError, build, outputs, parquet_bytes
 from infocontrols.contract import Contract
 
-from conftest import ROOT
+from conftest import ROOT, files_of
 
 
 def source_copy(tmp_path: Path) -> Path:
@@ -66,39 +68,62 @@ def test_build_refuses_an_invalid_package_and_changes_nothing(tmp_path):
     root = source_copy(tmp_path)
     events = root / "data" / "events.csv"
     events.write_text(events.read_text(encoding="utf-8").replace(",confirmed,", ",certain,", 1), encoding="utf-8")
-    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    before = files_of(root)
     with pytest.raises(BuildError, match="VOC001"):
         build(root)
-    assert before == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert before == files_of(root)
     result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1 and "nothing was built" in result.stderr
 
 
-def test_interrupted_build_leaves_every_file_whole(tmp_path, monkeypatch):
+def edited_source_copy(tmp_path: Path) -> Path:
     root = source_copy(tmp_path)
-    (root / "data" / "figures.csv").write_text(
-        (root / "data" / "figures.csv").read_text(encoding="utf-8").replace(",approximate,", ",exact,", 1), encoding="utf-8"
-    )
-    old = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    calls = {"n": 0}
-    real_replace = os.replace
+    figures = root / "data" / "figures.csv"
+    figures.write_text(figures.read_text(encoding="utf-8").replace(",approximate,", ",exact,", 1), encoding="utf-8")
+    return root
 
-    def flaky_replace(src, dst):
+
+def test_build_failing_before_its_commit_changes_nothing(tmp_path, monkeypatch):
+    root = edited_source_copy(tmp_path)
+    old = files_of(root)
+    real_write_temp = storage._write_temp
+    calls = {"n": 0}
+
+    def disk_full_at_second_file(dir_fd, data, mode):
         calls["n"] += 1
         if calls["n"] == 2:
-            raise OSError("disk full")
-        return real_replace(src, dst)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_temp(dir_fd, data, mode)
 
-    monkeypatch.setattr(os, "replace", flaky_replace)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(storage, "_write_temp", disk_full_at_second_file)
+    with pytest.raises(storage.StorageError, match="nothing was written: cannot write the file: no space left on device"):
         build(root)
-    new = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
-    assert set(new) == set(old), "no temporary files are left behind"
-    changed = [p for p in new if new[p] != old[p]]
-    assert len(changed) == 1  # the one file replaced before the failure, complete
-    monkeypatch.setattr(os, "replace", real_replace)
-    build(root)
-    assert build(root, check=True) == []
+    assert files_of(root) == old, "every file as it was, and no temporary left behind"
+    monkeypatch.setattr(storage, "_write_temp", real_write_temp)
+    assert build(root) and build(root, check=True) == []
+
+
+def test_build_failing_after_its_commit_is_completed(tmp_path, monkeypatch):
+    root = edited_source_copy(tmp_path)
+    monkeypatch.setenv("INFOCONTROLS_TEST_FAIL", "replace:2")  # an I/O error at the second rename
+    written = build(root)
+    assert len(written) >= 2 and build(root, check=True) == []
+    assert not list(root.rglob(".infocontrols-*")), "no journal or temporary left behind"
+
+
+def test_build_keeps_file_modes(tmp_path):
+    root = edited_source_copy(tmp_path)
+    (root / "data" / "figures.parquet").chmod(0o640)
+    (root / "docs" / "codebook.md").unlink()
+    old_umask = os.umask(0o027)
+    try:
+        written = build(root)
+    finally:
+        os.umask(old_umask)
+    assert "data/figures.parquet" in written and "docs/codebook.md" in written
+    assert (root / "data" / "figures.parquet").stat().st_mode & 0o777 == 0o640, "an existing file keeps its mode"
+    assert (root / "docs" / "codebook.md").stat().st_mode & 0o777 == 0o640, "a new file gets 0666 & ~umask, not 0600"
+    assert (root / "datapackage.json").stat().st_mode & 0o777 == 0o644
 
 
 def test_parquet_is_deterministic_and_typed():
@@ -169,3 +194,20 @@ def test_outputs_cover_every_table():
     files = outputs(Contract.from_source(ROOT))
     for table in Contract.from_source(ROOT).tables:
         assert f"data/{table}.parquet" in files
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.pop("title"), "schema/package.json: title: required, as a non-empty string"),
+    (lambda m: m.update(licenses="CC-BY-4.0"), "schema/package.json: licenses: required, as a list of objects each with a name"),
+    (lambda m: m.update(contributors=["someone"]), "schema/package.json: contributors: must be a list of objects each with a title"),
+])
+def test_broken_package_metadata_exits_2_naming_it(tmp_path, change, message):
+    root = source_copy(tmp_path)
+    path = root / "schema" / "package.json"
+    metadata = json.loads(path.read_text(encoding="utf-8"))
+    change(metadata)
+    path.write_text(json.dumps(metadata), encoding="utf-8")
+    before = files_of(root)
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert files_of(root) == before

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, without_generated
 
 
 def run(*args):
@@ -20,6 +20,7 @@ def test_valid_package_exits_0_with_summary():
 
 
 def test_text_lines_are_grouped_capped_and_actionable(package):
+    without_generated(package.root)
     for i in range(8):
         package.set_cell("events", i, "event_type", "law_isued")
     result = run("validate", str(package.root))
@@ -34,6 +35,7 @@ def test_text_lines_are_grouped_capped_and_actionable(package):
 
 
 def test_json_has_every_finding_as_a_record(package):
+    without_generated(package.root)
     for i in range(8):
         package.set_cell("events", i, "event_type", "nonsense")
     result = run("validate", str(package.root), "--format", "json")
@@ -52,6 +54,7 @@ def test_github_format_annotates_the_diff(package):
 
 
 def test_warnings_do_not_fail(package):
+    without_generated(package.root)
     rows = package.rows("actors")
     rows.append(["ac-zzz-nobody", "Nobody", "", "person", "", "", "", "", ""])
     package.write_rows("actors", rows)
@@ -113,3 +116,18 @@ def test_github_annotations_escape_properties_and_messages():
     assert parsed[1] == ("warning", {"file": "data/figures.csv", "title": "FIG002"}, "100% sure: line one\nline two")
     assert parsed[2][1]["file"] == "data/a:b.csv" and parsed[2][2] == "50%, then 20%0A literally"
     assert all("\n" not in line for line in lines)
+
+
+def test_a_baseline_is_never_read_as_a_git_option(tmp_path):
+    target = tmp_path / "x"
+    for baseline in (f"--output={target}", "-p", "--help"):
+        result = run("validate", str(ROOT), f"--baseline={baseline}")
+        assert result.returncode == 2, result.stdout[-500:]
+        assert f"--baseline {baseline!r}: not a git revision" in result.stderr
+    assert not target.exists()
+
+
+def test_a_baseline_that_names_no_commit_exits_2():
+    for baseline in ("HEAD:README.md", "HEAD^{tree}", "no-such-branch"):
+        result = run("validate", str(ROOT), "--baseline", baseline)
+        assert result.returncode == 2 and "not a commit" in result.stderr, result.stderr

@@ -359,6 +359,17 @@ def m_str(kind):
         if kind == "STR010":
             path.write_bytes(data.split(b"\n")[0] + b"\n")
             return "data/figures.csv", 1
+        if kind == "STR011":
+            secret = pkg.root.parent / "secret.txt"
+            secret.write_text("figure_id,event_id\nTOP SECRET\n", encoding="utf-8")
+            path.unlink()
+            path.symlink_to(secret)
+            return "data/figures.csv", 0
+        if kind == "STR012":
+            rows = pkg.rows("figures")
+            del rows[1]
+            pkg.write_rows("figures", rows)  # edited without `infocontrols build`
+            return "data/figures.parquet", 0
         raise AssertionError(kind)
     return mutate
 
@@ -374,7 +385,7 @@ CASES = {
     "SRC008": m_src008, "KEY007": m_key007, "SCOPE001": m_scope001, "TXT001": m_txt001,
     "TXT002": m_txt002, "TXT003": m_txt003, "TXT004": m_txt004, "ISO001": m_iso001, "ISO002": m_iso002,
     "ISO003": m_iso003, "ORD001": m_ord001, "DESC001": m_desc001,
-    **{f"STR{n:03d}": m_str(f"STR{n:03d}") for n in range(1, 11)},
+    **{f"STR{n:03d}": m_str(f"STR{n:03d}") for n in range(1, 13)},
 }
 
 

@@ -1,9 +1,10 @@
 """Build the package from its CSV and schema: Parquet, descriptor, codebook, citation.
 
 Everything written here is generated; ``build(check=True)`` writes nothing and names every
-generated file that is out of date. A build refuses to run on a package that fails
-validation, and every file is replaced atomically (temporary file, then rename), so a
-failed or interrupted build leaves the previous files as they were.
+generated file that is out of date. A build holds the package lock, refuses to run on a
+package that fails validation, and writes every changed file through
+:func:`infocontrols.storage.write_files`, all or nothing: a failed or interrupted build
+leaves either every previous file or every new one, with their modes kept.
 
 Example:
     >>> from infocontrols.build import build
@@ -15,19 +16,17 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from . import add_format
-from .contract import DESCRIPTOR, Contract, Table
+from . import add_format, storage
+from .contract import DESCRIPTOR, SOURCE_METADATA, Contract, ContractError, Table
+from .load import META_CSV_BYTES, META_CSV_SHA256, csv_to_arrow
 from .validation import validate_contract
 from .validation.findings import RULES
 from .validation.report import as_text
-from .load import csv_to_arrow
 from .citation import readme_block as readme_citation, zenodo_json
 from .croissant import croissant
 from .chart import CHART_PATH, events_chart
@@ -57,8 +56,7 @@ def _sha256(data: bytes) -> str:
 
 def synced_schema(table: Table, contract: Contract) -> bytes:
     """The schema file with every coded field's ``enum`` taken from the vocabularies."""
-    path = contract.root / table.schema_path
-    schema = json.loads(path.read_text(encoding="utf-8"))
+    schema = json.loads(storage.read_text(contract.root, table.schema_path, limit=storage.MAX_JSON_BYTES))
     for f in schema.get("fields", []):
         name = f.get("vocabulary")
         if name and name in contract.vocabularies:
@@ -66,8 +64,18 @@ def synced_schema(table: Table, contract: Contract) -> bytes:
     return (json.dumps(schema, indent=2, ensure_ascii=False) + "\n").encode()
 
 
+def _csv_digest(parquet: bytes) -> tuple[int, str]:
+    """(size, 'sha256:...') of the CSV a Parquet file was built from, as its metadata records."""
+    metadata = pq.ParquetFile(io.BytesIO(parquet)).schema_arrow.metadata
+    return int(metadata[META_CSV_BYTES]), "sha256:" + metadata[META_CSV_SHA256].decode()
+
+
 def descriptor(contract: Contract, files: dict[str, bytes]) -> bytes:
-    """``datapackage.json``: metadata plus a CSV and a Parquet resource per table."""
+    """``datapackage.json``: metadata plus a CSV and a Parquet resource per table.
+
+    The CSV's size and hash are those of the bytes each Parquet file was built from, so
+    the descriptor and the Parquet files always describe the same CSV.
+    """
     meta = contract.metadata
     package = {
         "profile": "data-package",
@@ -85,7 +93,7 @@ def descriptor(contract: Contract, files: dict[str, bytes]) -> bytes:
     if meta.get("scope"):
         package["infocontrols:scope"] = meta["scope"]  # read by the validator (SCOPE001)
     for table in contract.tables.values():
-        csv_bytes = (contract.root / table.path).read_bytes()
+        size, digest = _csv_digest(files[f"data/{table.name}.parquet"])
         resource = {
             "name": table.name,
             "title": table.title,
@@ -95,8 +103,8 @@ def descriptor(contract: Contract, files: dict[str, bytes]) -> bytes:
             "format": "csv",
             "mediatype": "text/csv",
             "encoding": "utf-8",
-            "bytes": len(csv_bytes),
-            "hash": _sha256(csv_bytes),
+            "bytes": size,
+            "hash": digest,
             "schema": table.schema_path,
         }
         if table.empty_allowed:
@@ -209,8 +217,7 @@ def _replace_block(text: str, name: str, body: str, path: str) -> str:
 
 def readme(contract: Contract, summary: str) -> bytes:
     """README.md with its generated blocks (table list, package summary) refreshed."""
-    path = contract.root / "README.md"
-    text = path.read_text(encoding="utf-8")
+    text = storage.read_text(contract.root, "README.md")
     rows = ["| table | description | Parquet |", "|---|---|---|"]
     for table in contract.tables.values():
         rows.append(f"| [`{table.name}`](docs/codebook.md#{table.name}) | {_cell(table.description)} | `data/{table.name}.parquet` |")
@@ -222,8 +229,7 @@ def readme(contract: Contract, summary: str) -> bytes:
 
 def contributing(contract: Contract) -> bytes:
     """CONTRIBUTING.md with the rule list (id, severity, description) refreshed."""
-    path = contract.root / "CONTRIBUTING.md"
-    text = path.read_text(encoding="utf-8")
+    text = storage.read_text(contract.root, "CONTRIBUTING.md")
     rows = ["| rule | severity | phase | what it checks |", "|---|---|---|---|"]
     for rule in RULES.values():
         rows.append(f"| `{rule.id}` | {rule.severity} | {rule.phase} | {_cell(rule.description)} |")
@@ -256,31 +262,28 @@ def outputs(contract: Contract) -> dict[str, bytes]:
             files[CHART_PATH] = events_chart(contract, typed["events"])
         except ImportError as exc:  # matplotlib lives in the build extra, not in every install
             raise BuildError(f"the README chart needs {exc.name}: pip install 'infocontrols[build]'") from None
-    if (contract.root / "README.md").exists():
-        files["README.md"] = readme(contract, summary_text(contract, typed))
-    if (contract.root / "CONTRIBUTING.md").exists():
-        files["CONTRIBUTING.md"] = contributing(contract)
+    for name, make in (("README.md", lambda: readme(contract, summary_text(contract, typed))), ("CONTRIBUTING.md", lambda: contributing(contract))):
+        try:
+            files[name] = make()
+        except storage.MissingFile:
+            pass  # a package without it (an installed copy, a test fixture) has nothing to refresh
     return files
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def stale(root: Path, files: dict[str, bytes]) -> list[str]:
-    """The generated files whose bytes on disk differ from what the build would write."""
+    """The generated files whose bytes on disk differ from what the build would write.
+
+    Example:
+        >>> stale(Path("."), outputs(Contract.from_source(".")))       # doctest: +SKIP
+        []
+    """
     out = []
     for rel, data in files.items():
-        path = root / rel
-        if not path.exists() or path.read_bytes() != data:
+        try:
+            current = storage.read_bytes(root, rel, limit=max(len(data), storage.MAX_JSON_BYTES))
+        except (storage.MissingFile, storage.FileTooLarge):
+            current = None
+        if current != data:
             out.append(rel)
     return out
 
@@ -288,20 +291,53 @@ def stale(root: Path, files: dict[str, bytes]) -> list[str]:
 def build(root: str | Path = ".", *, check: bool = False) -> list[str]:
     """Build the package in ``root``; return the files written (or, with check, the stale ones).
 
-    Raises :class:`BuildError` if the package fails validation (nothing is written).
+    Holds the package lock throughout (``check`` only reads and takes none). Raises
+    :class:`BuildError` if the package fails validation (nothing is written) and
+    :class:`~infocontrols.storage.StorageError` if a file cannot be read or written.
+
+    Example:
+        >>> build(".", check=True)                                      # doctest: +SKIP
+        []
     """
     root = Path(root)
+    if check:
+        return _stale_outputs(root)
+    with storage.package_lock(root):
+        changed, files = _stale_outputs(root, with_files=True)
+        storage.write_files(root, {rel: files[rel] for rel in changed})
+    return changed
+
+
+def check_metadata(contract: Contract) -> None:
+    """Refuse hand-written metadata the generated files cannot be made from, naming the place.
+
+    Example:
+        >>> check_metadata(Contract.from_source("."))                   # doctest: +SKIP
+    """
+    meta, where = contract.metadata, SOURCE_METADATA
+    for key in ("name", "title", "description", "version", "date_released"):
+        if not isinstance(meta.get(key), str) or not meta[key]:
+            raise ContractError(f"{where}: {key}: required, as a non-empty string")
+    for key in ("keywords",):
+        if not isinstance(meta.get(key, []), list) or not all(isinstance(k, str) for k in meta.get(key, [])):
+            raise ContractError(f"{where}: {key}: must be a list of strings")
+    licenses = meta.get("licenses")
+    if not isinstance(licenses, list) or not licenses or not all(isinstance(l, dict) and isinstance(l.get("name"), str) for l in licenses):
+        raise ContractError(f"{where}: licenses: required, as a list of objects each with a name")
+    contributors = meta.get("contributors", [])
+    if not isinstance(contributors, list) or not all(isinstance(c, dict) and isinstance(c.get("title"), str) for c in contributors):
+        raise ContractError(f"{where}: contributors: must be a list of objects each with a title")
+
+
+def _stale_outputs(root: Path, *, with_files: bool = False):
     contract = Contract.from_source(root)
-    report = validate_contract(contract)
+    check_metadata(contract)
+    report = validate_contract(contract, generated=False)
     if not report.ok:
         raise BuildError("the package fails validation; nothing was built:\n" + as_text(report))
     files = outputs(contract)
     changed = stale(root, files)
-    if check:
-        return changed
-    for rel in changed:
-        _write_atomic(root / rel, files[rel])
-    return changed
+    return (changed, files) if with_files else changed
 
 
 __all__ = ["build", "BuildError", "outputs", "stale", "parquet_bytes"]

@@ -5,11 +5,13 @@ Exit status: 0 success (warnings allowed), 1 invalid or stale, 2 could not run.
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import sys
 from pathlib import Path
 
 from .contract import ContractError
+from .storage import IncompleteWrite, StorageError
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -19,7 +21,7 @@ def _validate(args: argparse.Namespace) -> int:
     today = dt.date.fromisoformat(args.today) if args.today else None
     try:
         report = validate_package(Path(args.package_dir), today=today, baseline=args.baseline)
-    except (ContractError, BaselineError) as exc:
+    except (ContractError, BaselineError, StorageError) as exc:
         print(f"infocontrols validate: cannot run: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(FORMATS[args.format](report))
@@ -31,7 +33,7 @@ def _build(args: argparse.Namespace) -> int:
 
     try:
         changed = build(Path(args.package_dir), check=args.check)
-    except ContractError as exc:
+    except (ContractError, StorageError) as exc:
         print(f"infocontrols build: cannot run: {exc}", file=sys.stderr)
         return 2
     except BuildError as exc:
@@ -55,25 +57,36 @@ def _info(args: argparse.Namespace) -> int:
 
     root = Path(args.package_dir)
     try:
-        contract = Contract.from_descriptor(root) if (root / DESCRIPTOR).is_file() else Contract.from_source(root)
-    except ContractError as exc:
+        contract = Contract.from_descriptor(root) if os.path.lexists(root / DESCRIPTOR) else Contract.from_source(root)
+        text = summary_text(contract)
+    except (ContractError, StorageError) as exc:
         print(f"infocontrols info: cannot run: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(summary_text(contract))
+    sys.stdout.write(text)
     return 0
 
 
 def _add(args: argparse.Namespace) -> int:
-    from .importer import add_events_from_file
+    from .importer import AddError, add_events_from_file
+
+    def refuse(lines: list[str]) -> int:
+        for line in lines:
+            print(f"infocontrols add: {line}", file=sys.stderr)
+        return 2
 
     try:
-        dt.date.fromisoformat(args.accessed_on)
         added = add_events_from_file(Path(args.package_dir), Path(args.events_json), args.accessed_on)
-    except (ContractError, OSError, ValueError, KeyError) as exc:
-        print(f"infocontrols add: nothing was added: {exc}", file=sys.stderr)
-        return 2
-    print(f"added {len(added)} event(s):" + "".join(f"\n  {event_id}" for event_id in added))
-    print("next: infocontrols validate, then infocontrols build")
+    except AddError as exc:
+        count = len(exc.problems)
+        return refuse(str(exc).splitlines() + [f"nothing was added ({count} problem{'s' if count != 1 else ''})"])
+    except IncompleteWrite as exc:
+        return refuse([f"the events were added, but the write was interrupted after its commit point: {exc}"])
+    except (ContractError, StorageError) as exc:
+        return refuse([f"nothing was added: {exc}"])
+    print(f"added {len(added.event_ids)} event(s):" + "".join(f"\n  {event_id}" for event_id in added.event_ids))
+    for warning in added.warnings:
+        print(f"warning: {warning}")
+    print("next: infocontrols build (it refreshes the Parquet files and datapackage.json), then open a pull request")
     return 0
 
 
@@ -205,7 +218,16 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print(f"infocontrols validate: --today {args.today!r} is not YYYY-MM-DD", file=sys.stderr)
             return 2
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"infocontrols {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: a message and exit 2, never a traceback and exit 1
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"infocontrols {args.command}: could not run: {type(exc).__name__}: {text} "
+              "(this is a bug in infocontrols; please report it with the command you ran)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,18 +8,57 @@ Example:
 """
 from __future__ import annotations
 
+import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from . import storage
 from .contract import DESCRIPTOR, Contract, Table, default_root
 
 BACKENDS = ("pandas", "polars", "arrow")
 
 
+class LoadError(ValueError):
+    """A table cannot be loaded; the message names the file and says what to do."""
+
+
+class StaleParquetWarning(UserWarning):
+    """The Parquet copy did not match its CSV, so the table was read from the CSV."""
+
+
+# What the build records in each Parquet file's schema metadata.
+META_TABLE = b"infocontrols.table"
+META_VERSION = b"infocontrols.version"
+META_CSV_SHA256 = b"infocontrols.csv_sha256"
+META_CSV_BYTES = b"infocontrols.csv_bytes"
+
+
+def parquet_problem(metadata: dict | None, table_name: str, csv_sha256: str | None) -> str | None:
+    """Why a Parquet file's own metadata says it is not the current copy of ``table_name``, or None.
+
+    Example:
+        >>> parquet_problem({b"infocontrols.table": b"actors"}, "events", None)
+        "holds table 'actors', not 'events' (copied or swapped?)"
+    """
+    metadata = metadata or {}
+    held = metadata.get(META_TABLE, b"").decode("utf-8", "replace")
+    if held != table_name:
+        return f"holds table {held!r}, not {table_name!r} (copied or swapped?)" if held else "was not written by `infocontrols build` (no table name in its metadata)"
+    if csv_sha256 is None:
+        return None
+    built_from = metadata.get(META_CSV_SHA256)
+    if built_from is None:
+        return "was built by an older infocontrols that did not record which CSV it was built from"
+    if built_from.decode("ascii", "replace") != csv_sha256:
+        return "was built from an earlier version of the CSV: the CSV changed since the last build"
+    return None
+
+
 @lru_cache(maxsize=8)
 def _contract_at(root: str) -> Contract:
     path = Path(root)
-    if (path / DESCRIPTOR).is_file():
+    if os.path.lexists(path / DESCRIPTOR):
         return Contract.from_descriptor(path)
     return Contract.from_source(path)
 
@@ -46,15 +85,30 @@ def arrow_schema(table: Table, contract: Contract):
         else:
             t = pa.string()
         fields.append(pa.field(f.name, t, nullable=not f.required))
-    metadata = {b"infocontrols.version": contract.version.encode(), b"infocontrols.table": table.name.encode()}
+    metadata = {META_VERSION: contract.version.encode(), META_TABLE: table.name.encode()}
     return pa.schema(fields, metadata=metadata)
+
+
+def _first_errors(findings, n: int = 3) -> str:
+    errors = [f for f in findings if f.severity == "error"]
+    text = "; ".join(f"line {f.line}: {f.message} [rule {f.rule}]" if f.line else f"{f.message} [rule {f.rule}]" for f in errors[:n])
+    return text + (f"; +{len(errors) - n} more" if len(errors) > n else "")
 
 
 def csv_to_arrow(table: Table, contract: Contract):
     """Read one CSV and return it with the schema's Arrow types, rows in key order.
 
     Coded fields become dictionaries whose dictionary is the whole vocabulary in its
-    published order, so categories keep that order in every backend.
+    published order, so categories keep that order in every backend. The schema metadata
+    records the table's name and the SHA-256 and size of the CSV it was read from.
+
+    Raises :class:`LoadError` if the file has any structural error (a cell that is not a
+    date or number, a short row, ...) or a code outside its vocabulary: a cell is never
+    silently turned into a missing value.
+
+    Example:
+        >>> csv_to_arrow(contract.table("events"), contract).num_rows      # doctest: +SKIP
+        193
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -62,9 +116,8 @@ def csv_to_arrow(table: Table, contract: Contract):
     from .validation.structure import read_table
 
     parsed = read_table(contract, table)
-    if parsed.frame is None:
-        first = parsed.findings[0].message if parsed.findings else "unreadable"
-        raise ValueError(f"{table.path}: cannot be read ({first}); run `infocontrols validate`")
+    if parsed.frame is None or any(f.severity == "error" for f in parsed.findings):
+        raise LoadError(f"{table.path}: cannot be read: {_first_errors(parsed.findings) or 'unreadable'}; run `infocontrols validate`")
     frame = parsed.frame
     if table.sort_key:
         frame = frame.sort(list(table.sort_key), maintain_order=True, nulls_last=True)
@@ -74,25 +127,134 @@ def csv_to_arrow(table: Table, contract: Contract):
     for f, target in zip(table.fields, schema):
         column = source.column(f.name)
         if pa.types.is_dictionary(target.type):
-            codes = pa.array(contract.vocabulary(f.vocabulary).codes, pa.string())
+            try:
+                codes = pa.array(contract.vocabulary(f.vocabulary).codes, pa.string())
+            except KeyError:
+                raise LoadError(f"{table.path}: {f.name}: vocabulary {f.vocabulary!r} has no entries; run `infocontrols validate`") from None
             values = column.cast(pa.string()).combine_chunks()
-            column = pa.DictionaryArray.from_arrays(pc.index_in(values, value_set=codes).cast(pa.int32()), codes)
+            indices = pc.index_in(values, value_set=codes).cast(pa.int32())
+            if indices.null_count != values.null_count:
+                raise LoadError(f"{table.path}: {f.name}: a value is not in vocabulary {f.vocabulary}; run `infocontrols validate`")
+            column = pa.DictionaryArray.from_arrays(indices, codes)
         else:
             column = column.cast(target.type)
         columns.append(column)
-    return pa.Table.from_arrays(columns, schema=schema)
+    metadata = dict(schema.metadata)
+    metadata[META_CSV_SHA256] = (parsed.sha256 or "").encode()
+    metadata[META_CSV_BYTES] = str(parsed.size or 0).encode()
+    return pa.Table.from_arrays(columns, schema=schema.with_metadata(metadata))
+
+
+_HASHING = None  # a thread that hashes the CSV while the Parquet file is decoded
+
+
+def _hash_in_background(root: Path, relative: str):
+    global _HASHING
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _HASHING is None:
+        _HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="infocontrols-hash")
+    return _HASHING.submit(storage.sha256_of, root, relative)
+
+
+class _ParquetCopy:
+    """A table's Parquet file, read and checked against its CSV.
+
+    Reading and the CSV's hash run side by side (hashlib and pyarrow both release the GIL),
+    so the check costs little more than the read; :meth:`verdict` waits for the hash.
+    """
+
+    def __init__(self, c: Contract, table: Table):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.table, self.arrow, self.problem, self.exists = table, None, None, True
+        self._pending, self._metadata = None, {}
+        relative = f"data/{table.name}.parquet"
+        try:
+            data = storage.read_bytes(c.root, relative)
+            parquet = pq.ParquetFile(pa.BufferReader(data))
+            self._metadata = parquet.schema_arrow.metadata or {}
+        except storage.MissingFile:
+            self.exists = False
+            return
+        except storage.StorageError as exc:
+            self.problem = exc.reason
+            return
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            self.problem = f"cannot be read as Parquet ({_first_line(exc)}): truncated or damaged"
+            return
+        self.problem = parquet_problem(self._metadata, table.name, None)
+        if self.problem:
+            return
+        try:
+            size = storage.file_identity(c.root, table.path)[2]
+        except storage.MissingFile:
+            size = None  # the Parquet file is the only copy: nothing to compare it with
+        except storage.StorageError as exc:
+            self.problem = f"cannot be checked against {table.path} ({exc.reason})"
+            return
+        if size is not None:
+            # Stat before hashing, as git's index does: a different size is stale for sure.
+            if self._metadata.get(META_CSV_BYTES) not in (None, str(size).encode()):
+                self.problem = "was built from an earlier version of the CSV: the CSV changed since the last build"
+                return
+            self._pending = _hash_in_background(c.root, table.path)
+        try:
+            self.arrow = parquet.read()
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            self.problem = f"cannot be read as Parquet ({_first_line(exc)}): truncated or damaged"
+
+    def verdict(self) -> str | None:
+        """None if the Parquet copy is current; else why it cannot be used."""
+        if self._pending is not None:
+            try:
+                digest = self._pending.result()[0]
+            except storage.StorageError as exc:
+                digest, self.problem = None, f"cannot be checked against {self.table.path} ({exc.reason})"
+            self._pending = None
+            if digest is not None:
+                self.problem = parquet_problem(self._metadata, self.table.name, digest)
+        if self.problem:
+            self.arrow = None
+        return self.problem
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _from_csv(c: Contract, table: Table, problem: str | None):
+    """The table typed from its CSV; with a warning when a Parquet copy was passed over."""
+    if problem is None:
+        return csv_to_arrow(table, c)
+    relative = f"data/{table.name}.parquet"
+    try:
+        arrow = csv_to_arrow(table, c)
+    except LoadError as exc:
+        raise LoadError(f"{relative}: {problem}, and the CSV cannot be used instead: {exc}; fix it, then run `infocontrols build`") from None
+    warnings.warn(f"{relative}: {problem}; read {table.path} instead (run `infocontrols build` to refresh the Parquet file)", StaleParquetWarning, stacklevel=3)
+    return arrow
 
 
 def read_arrow(name: str, root: str | Path | None = None):
-    """The table as a ``pyarrow.Table``: from Parquet when built, else typed from the CSV."""
-    import pyarrow.parquet as pq
+    """The table as a ``pyarrow.Table``: from Parquet when it is current, else typed from the CSV.
 
+    The Parquet file is used only if its own metadata says it holds this table and was built
+    from the CSV as it is now (same size and SHA-256). Otherwise the CSV is read, with a
+    :class:`StaleParquetWarning`; if the CSV cannot be read either, :class:`LoadError` says
+    what to do. Another table or stale data is never returned.
+
+    Example:
+        >>> read_arrow("events").schema.metadata[b"infocontrols.table"]      # doctest: +SKIP
+        b'events'
+    """
     c = contract(root)
     table = c.table(name)
-    parquet = c.parquet_path(name)
-    if parquet.is_file():
-        return pq.read_table(parquet)
-    return csv_to_arrow(table, c)
+    copy = _ParquetCopy(c, table)
+    if copy.verdict() is None and copy.arrow is not None:
+        return copy.arrow
+    return _from_csv(c, table, copy.problem if copy.exists else None)
 
 
 def _categories(c: Contract, table: Table) -> dict[str, list[str]]:
@@ -115,7 +277,16 @@ def load(name: str, backend: str = "pandas", *, root: str | Path | None = None):
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     c = contract(root)
     table = c.table(name)
-    arrow = read_arrow(name, root)
+    copy = _ParquetCopy(c, table)
+    if copy.arrow is not None:
+        frame = _convert(copy.arrow, backend, c, table)  # while the CSV's hash is computed
+        if copy.verdict() is None:
+            return frame
+    copy.verdict()
+    return _convert(_from_csv(c, table, copy.problem if copy.exists else None), backend, c, table)
+
+
+def _convert(arrow, backend: str, c: Contract, table: Table):
     categories = _categories(c, table)
     if backend == "arrow":
         return arrow

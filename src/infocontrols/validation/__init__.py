@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..contract import Contract, ContractError
 from .findings import ERROR, RULES, WARNING, Finding, Rule
-from .rules import HAND_RULES, BaselineError, Context
+from .rules import HAND_RULES, BaselineError, Context, resolve_baseline
 from .structure import ParsedTable, read_table
 
 __all__ = ["Report", "validate_package", "validate_contract", "RULES", "Rule", "Finding", "ContractError", "BaselineError"]
@@ -52,9 +52,15 @@ class Report:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """Drop 'missing' findings for cells already reported as unparseable."""
+    """Drop 'missing' findings for cells already reported as unparseable, and 'not a URI'
+    findings for URLs already reported by the stricter SRC003."""
     unparsed = {(f.file, f.line, f.column) for f in findings if f.rule in ("DATE001", "TYPE001")}
-    return [f for f in findings if not (f.rule == "REQ001" and (f.file, f.line, f.column) in unparsed)]
+    bad_urls = {(f.file, f.line, f.column) for f in findings if f.rule == "SRC003"}
+    return [
+        f for f in findings
+        if not (f.rule == "REQ001" and (f.file, f.line, f.column) in unparsed)
+        and not (f.rule == "PAT001" and (f.file, f.line, f.column) in bad_urls)
+    ]
 
 
 # Text columns that cross-table rules still read after a table's own checks are done.
@@ -72,13 +78,22 @@ def _slim(parsed: ParsedTable) -> None:
     parsed.raw = None
 
 
-def validate_contract(contract: Contract, *, today: dt.date | None = None, baseline: str | None = None) -> Report:
+def validate_contract(
+    contract: Contract, *, today: dt.date | None = None, baseline: str | None = None, generated: bool = True
+) -> Report:
     """Validate the package that ``contract`` describes; see :func:`validate_package`.
 
     Each table is read, checked against its schema and its own rules, then slimmed to the
-    columns other tables refer to; the cross-table rules run last.
+    columns other tables refer to; the cross-table rules run last. ``generated=False``
+    leaves out STR012 (generated files match the CSV): the build, which regenerates them,
+    and `add`, which checks a state not yet built, use it.
+
+    Example:
+        >>> validate_contract(Contract.from_source("."), generated=False).ok    # doctest: +SKIP
+        True
     """
     from .constraints import check_constraints  # imports pandera: only when validating
+    from .generated import check_generated
     from .rules import TABLE_RULES
 
     today = today or dt.date.today()
@@ -88,6 +103,8 @@ def validate_contract(contract: Contract, *, today: dt.date | None = None, basel
     for table in contract.tables.values():
         current = parsed[table.name] = read_table(contract, table)
         report.findings += current.findings
+        if generated:
+            report.findings += check_generated(contract, current)
         if current.frame is not None:
             report.rows += current.frame.height
         report.findings += check_constraints(current, contract)
@@ -101,11 +118,32 @@ def validate_contract(contract: Contract, *, today: dt.date | None = None, basel
     return report
 
 
+READ_ATTEMPTS = 3
+
+
 def validate_package(root: str | Path = ".", *, today: dt.date | None = None, baseline: str | None = None) -> Report:
     """Validate the package whose ``datapackage.json`` is in ``root``.
 
     Returns a :class:`Report`; raises :class:`ContractError` when the descriptor cannot be
     read and :class:`BaselineError` when ``baseline`` is not a readable git revision.
-    Never writes to the package and makes no network request.
+    Never writes to the package (except to complete a write another command was
+    interrupted in) and makes no network request.
+
+    It takes no lock. Writers replace whole files by rename, so each file is read either
+    before or after a change; if any file it read was replaced while it was reading, it
+    reads the package again, so a report never mixes two states of the package.
+
+    Example:
+        >>> validate_package(".").ok                                           # doctest: +SKIP
+        True
     """
-    return validate_contract(Contract.from_descriptor(root), today=today, baseline=baseline)
+    from .. import storage
+
+    if baseline is not None:
+        resolve_baseline(Path(root), baseline)  # a bad revision stops here, before any reading
+    for _ in range(READ_ATTEMPTS):
+        with storage.watch_reads() as reads:
+            report = validate_contract(Contract.from_descriptor(root), today=today, baseline=baseline)
+        if not reads.changed():
+            return report
+    raise ContractError(f"{root}: the package kept changing while it was being validated (another command is writing it); run validate again when it finishes")

@@ -1,12 +1,16 @@
 """Phase 2a: the schema's own constraints, as pandera checks generated from the contract.
 
-Nothing here is written twice: required, unique, pattern, minimum/maximum and the
-vocabulary of every field come from ``schema/`` through the contract.
+Nothing here is written twice: required, unique, pattern, minimum/maximum, enum, format
+and the vocabulary of every field come from ``schema/`` through the contract, and every one
+of them is enforced. Patterns match the whole cell, as Table Schema (and frictionless)
+reads them; a pattern polars' regex engine cannot run (a lookahead, a backreference) is
+run with Python's ``re`` on that column instead of being skipped.
 """
 from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 
 import pandera.polars as pa
 import polars as pl
@@ -18,6 +22,27 @@ from .findings import Finding, finding
 from .structure import ParsedTable, line_of
 
 _DTYPES = {"date": pl.Date, "number": pl.Float64, "integer": pl.Int64}
+URI = r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$"  # a scheme and something after it, no whitespace
+
+
+def anchored(pattern: str) -> str:
+    """The pattern as a whole-cell match, as Table Schema means it."""
+    return f"^(?:{pattern})$"
+
+
+@lru_cache(maxsize=256)
+def polars_can_run(pattern: str) -> bool:
+    """Whether polars' regex engine compiles ``pattern`` (it has no lookaround or backreferences).
+
+    Example:
+        >>> polars_can_run("^[A-Z]{2}$"), polars_can_run("^(?!CN)[A-Z]{2}$")
+        (True, False)
+    """
+    try:
+        pl.Series(["x"]).str.contains(anchored(pattern))
+    except Exception:  # noqa: BLE001 - polars raises ComputeError (or others) for what it cannot compile
+        return False
+    return True
 
 
 def pandera_schema(table: Table, contract: Contract) -> pa.DataFrameSchema:
@@ -28,8 +53,8 @@ def pandera_schema(table: Table, contract: Contract) -> pa.DataFrameSchema:
     foreign = {fk.fields[0] for fk in table.foreign_keys if len(fk.fields) == 1}
     for f in table.fields:
         checks = []
-        if f.pattern and f.name not in foreign:
-            checks.append(pa.Check.str_matches(f.pattern))
+        if f.pattern and f.name not in foreign and polars_can_run(f.pattern):
+            checks.append(pa.Check.str_matches(anchored(f.pattern)))
         if f.vocabulary and f.vocabulary in contract.vocabularies:
             checks.append(pa.Check.isin(list(contract.vocabulary(f.vocabulary).codes)))
         if f.minimum is not None:
@@ -115,15 +140,64 @@ def _later_duplicates_only(cases: pl.DataFrame, frame: pl.DataFrame, table: Tabl
     return pl.concat([cases.filter(~is_unique_check), *keep], how="vertical_relaxed")
 
 
+def _cells_failing(frame: pl.DataFrame, column: str, ok) -> list[tuple[int, str]]:
+    """(row index, value) of the non-null cells of ``column`` for which ``ok(value)`` is false."""
+    values = frame[column].drop_nulls().unique().to_list()
+    bad = [v for v in values if not ok(v)]
+    if not bad:
+        return []
+    hits = frame.select(column).with_row_index("_row").filter(pl.col(column).is_in(bad))
+    return list(hits.iter_rows())
+
+
+def extra_checks(parsed: ParsedTable, contract: Contract) -> list[Finding]:
+    """Constraints pandera cannot run here: Python-only patterns, enums apart from a vocabulary, format uri.
+
+    Example:
+        >>> extra_checks(read_table(contract, contract.table("events")), contract)   # doctest: +SKIP
+        []
+    """
+    table, frame = parsed.table, parsed.frame
+    out: list[Finding] = []
+    file = table.path
+    for f in table.fields:
+        if f.name not in frame.columns:
+            continue
+        if f.pattern and not polars_can_run(f.pattern):
+            regex = re.compile(f.pattern)
+            for index, value in _cells_failing(frame, f.name, lambda v: regex.fullmatch(v) is not None):
+                rule, message = _message(table, contract, f.name, "str_matches", value)
+                out.append(finding(rule, file, line_of(index), f.name, value, message))
+        if f.enum is not None:
+            vocabulary = contract.vocabularies.get(f.vocabulary) if f.vocabulary else None
+            codes = set(vocabulary.codes) if vocabulary else None
+            if codes != set(f.enum):
+                allowed = set(f.enum)
+                # A value outside the vocabulary is already reported against the vocabulary.
+                for index, value in _cells_failing(frame, f.name, lambda v: v in allowed or (codes is not None and v not in codes)):
+                    where = table.schema_path or "the schema"
+                    out.append(finding(F.VOC001, file, line_of(index), f.name, value, f"{value!r} is not one of the values {where} allows for {f.name} (its enum); if the vocabulary changed, run `infocontrols build`"))
+        if f.format == "uri":
+            for index, value in _cells_failing(frame, f.name, lambda v: re.match(URI, v) is not None):
+                out.append(finding(F.PAT001, file, line_of(index), f.name, value, f"{value!r} is not a URI (the field's format is uri)"))
+    return out
+
+
 def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
-    """Run the generated pandera schema lazily and turn every failure case into a finding."""
+    """Run the generated pandera schema lazily and turn every failure case into a finding.
+
+    Example:
+        >>> check_constraints(read_table(contract, contract.table("events")), contract)   # doctest: +SKIP
+        []
+    """
     table, frame = parsed.table, parsed.frame
     if frame is None or frame.height == 0:
         return []
+    extra = extra_checks(parsed, contract)
     schema = pandera_schema(table, contract)
     try:
         schema.validate(frame, lazy=True)
-        return []
+        return extra
     except SchemaErrors as exc:
         cases = exc.failure_cases
     except SchemaError as exc:  # pragma: no cover - lazy mode raises SchemaErrors
@@ -150,4 +224,4 @@ def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
             hints[memo] = _message(table, contract, column, check, value)
         rule, message = hints[memo]
         out.append(finding(rule, file, line_of(index), column, value, message))
-    return out
+    return out + extra

@@ -57,6 +57,8 @@ STR007 = _rule("STR007", ERROR, "The header is exactly the schema's fields in th
 STR008 = _rule("STR008", ERROR, "Every row parses as CSV with one cell per field (balanced quotes, no line breaks inside cells).", "structure")
 STR009 = _rule("STR009", ERROR, "No cell is longer than the cell size limit.", "structure")
 STR010 = _rule("STR010", ERROR, "Tables have at least one data row (unless the table may be empty).", "structure")
+STR011 = _rule("STR011", ERROR, "Resource files are regular files inside the package (no symbolic links, FIFOs, devices or folders) and within the size limit.", "structure")
+STR012 = _rule("STR012", ERROR, "Generated files match the CSV: each Parquet file holds its own table built from the current CSV, and datapackage.json records each file's current size and hash (run `infocontrols build`).", "structure")
 TYPE001 = _rule("TYPE001", ERROR, "Every number cell parses as a number.", "structure")
 DATE001 = _rule("DATE001", ERROR, "Every date cell is a real calendar date written YYYY-MM-DD.", "structure")
 

@@ -156,10 +156,39 @@ def retired_ids(ctx: Context) -> Iterable[Finding]:
             yield finding(F.KEY006, ctx.file("retired_ids"), line(r), "replaced_by", r["replaced_by"], f"replacement {r['replaced_by']!r} does not exist in the data")
 
 
+@lru_cache(maxsize=32)
+def _commit_of(root: str, ref: str) -> str:
+    if not ref or ref.startswith("-") or any(c in ref for c in "\x00\n\r"):
+        raise BaselineError(f"--baseline {ref!r}: not a git revision (a revision never starts with '-')")
+    try:
+        found = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+            capture_output=True, check=False, timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BaselineError(f"cannot run git for --baseline {ref}: {exc}") from None
+    commit = found.stdout.decode("ascii", "replace").strip()
+    if found.returncode != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", commit):
+        message = found.stderr.decode("utf-8", "replace").strip()
+        raise BaselineError(f"--baseline {ref}: not a commit in the git repository at {root}" + (f" ({message})" if message else ""))
+    return commit
+
+
+def resolve_baseline(root, ref: str) -> str:
+    """The commit ``ref`` names in the repository holding ``root``; never read as a git option.
+
+    Example:
+        >>> resolve_baseline(".", "HEAD")                                 # doctest: +SKIP
+        '8e5eedb...'
+    """
+    return _commit_of(str(root), ref)
+
+
 def _ids_at(ctx: Context, ref: str, path: str, key: str) -> set[str]:
+    commit = resolve_baseline(ctx.contract.root, ref)  # a hex commit id cannot pass for an option
     try:
         shown = subprocess.run(
-            ["git", "-C", str(ctx.contract.root), "show", f"{ref}:./{path}"],
+            ["git", "-C", str(ctx.contract.root), "show", "--end-of-options", f"{commit}:./{path}"],
             capture_output=True, check=False, timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import sys
 from dataclasses import dataclass, field
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .. import storage
 from ..contract import Contract, Table
 from . import findings as F
 from .findings import Finding, finding
@@ -32,6 +35,8 @@ class ParsedTable:
     frame: pl.DataFrame | None = None
     raw: pl.DataFrame | None = None  # the same cells as text, before typing
     findings: list[Finding] = field(default_factory=list)
+    sha256: str | None = None  # of the file's bytes, as read
+    size: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -47,11 +52,61 @@ def _line_at(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+def _max_row_bytes(table: Table) -> int:
+    """No valid row is longer than this: every cell at the limit, four bytes a character, quoted."""
+    return len(table.fields) * (MAX_CELL_CHARS * 4 + 3)
+
+
+def _without_overlong_rows(data: bytes, table: Table, file: str) -> tuple[str, list[Finding]]:
+    """The text with every row too long to be valid blanked out, and a STR009 finding for each.
+
+    The fast parser reads in blocks and fails on a row longer than a block (16 MB) with a
+    message about quoting; such a row holds an over-long cell, and says so here.
+    """
+    limit = _max_row_bytes(table)
+    lines = data.split(b"\n")
+    if max(map(len, lines), default=0) <= limit:
+        return data.decode("utf-8"), []
+    out: list[Finding] = []
+    placeholder = "," * (len(table.fields) - 1)
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        text = line.decode("utf-8")
+        if len(line) <= limit:
+            texts.append(text)
+            continue
+        texts.append(placeholder)
+        previous = csv.field_size_limit()
+        csv.field_size_limit(sys.maxsize)
+        try:
+            cells = next(csv.reader([text], strict=True), [])
+        except csv.Error:
+            cells = [text]
+        finally:
+            csv.field_size_limit(previous)
+        names = table.field_names if len(cells) == len(table.fields) else [""] * len(cells)
+        for name, cell in zip(names, cells):
+            if len(cell) > MAX_CELL_CHARS:
+                out.append(finding(F.STR009, file, number, name, f"{len(cell):,} characters", f"cell has {len(cell):,} characters; the limit is {MAX_CELL_CHARS:,}"))
+        if not out or out[-1].line != number:
+            out.append(finding(F.STR009, file, number, "", f"{len(line):,} bytes", f"row has {len(line):,} bytes, more than any valid row can have ({limit:,})"))
+    return "\n".join(texts), out
+
+
 def _scan_rows(text: str, table: Table, file: str) -> list[Finding]:
     """Slow path, used only when the fast parser disagrees with the line count:
     find the exact lines with wrong cell counts, bad quotes or line breaks in cells."""
     out: list[Finding] = []
     n_fields = len(table.fields)
+    previous = csv.field_size_limit()
+    csv.field_size_limit(_max_row_bytes(table))
+    try:
+        return _scan(text, table, file, n_fields, out)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _scan(text: str, table: Table, file: str, n_fields: int, out: list[Finding]) -> list[Finding]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     start = 1
     try:
@@ -159,7 +214,11 @@ def _read_cells(data: bytes, table: Table, file: str) -> tuple[pa.Table | None, 
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         # The parser checks UTF-8 as it goes; find the exact place only when something failed.
-        return None, _not_utf8(data, file) or _scan_rows(data.decode("utf-8"), table, file)
+        not_utf8 = _not_utf8(data, file)
+        if not_utf8:
+            return None, not_utf8
+        text, overlong = _without_overlong_rows(data, table, file)
+        return None, overlong + [p for p in _scan_rows(text, table, file) if not (overlong and p.line == 0)]
     if arrow.num_rows != n_lines - 1:
         # Blank lines or cells spanning lines: find them precisely.
         text = data.decode("utf-8")
@@ -219,18 +278,33 @@ def _oversized_cells(raw: pl.DataFrame, file: str) -> list[Finding]:
 
 
 def read_table(contract: Contract, table: Table) -> ParsedTable:
-    """Read, check and type one table. Never raises for bad data."""
+    """Read, check and type one table. Never raises for bad data.
+
+    The file is read through :func:`infocontrols.storage.read_bytes`: only a regular file
+    inside the package, at most :data:`~infocontrols.storage.MAX_TABLE_BYTES`.
+
+    Example:
+        >>> parsed = read_table(contract, contract.table("events"))          # doctest: +SKIP
+        >>> parsed.ok, parsed.frame.height                                    # doctest: +SKIP
+        (True, 193)
+    """
     file = table.path
-    path = contract.root / table.path
     parsed = ParsedTable(table)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        parsed.findings.append(finding(F.STR001, file, 0, "", "", f"file not found; the descriptor lists it as resource '{table.name}'"))
+        data = storage.read_bytes(contract.root, table.path, limit=storage.MAX_TABLE_BYTES)
+    except storage.MissingFile as exc:
+        message = f"file not found; the descriptor lists it as resource '{table.name}'"
+        if exc.path != table.path or "folder" in exc.reason:
+            message = exc.reason
+        parsed.findings.append(finding(F.STR001, file, 0, "", "", message))
         return parsed
-    except OSError as exc:
-        parsed.findings.append(finding(F.STR001, file, 0, "", "", f"cannot read file: {exc.strerror or exc}"))
+    except (storage.NotARegularFile, storage.FileTooLarge) as exc:
+        parsed.findings.append(finding(F.STR011, file, 0, "", "", exc.reason))
         return parsed
+    except storage.StorageError as exc:
+        parsed.findings.append(finding(F.STR001, file, 0, "", "", f"cannot read file: {exc.reason}"))
+        return parsed
+    parsed.sha256, parsed.size = hashlib.sha256(data).hexdigest(), len(data)
     data, problems = _decode(data, file)
     parsed.findings += problems
     if data is None:

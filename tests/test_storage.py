@@ -134,6 +134,11 @@ def test_watch_reads_sees_a_replaced_file(tmp_path):
     assert reads.changed() == []
     storage.write_files(root, {"data/b.csv": b"changed\n"})
     assert [Path(p).name for p in reads.changed()] == ["b.csv"]
+    with storage.watch_reads() as reads:
+        storage.read_bytes(root, "data/a.csv")
+        storage.write_files(root, {"data/a.csv": b"changed\n"})
+        storage.read_bytes(root, "data/a.csv")  # now as it is on disk, but read before in another state
+    assert [Path(p).name for p in reads.changed()] == ["a.csv"]
 
 
 def test_overlay_serves_candidate_bytes(tmp_path):

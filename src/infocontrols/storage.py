@@ -277,7 +277,9 @@ def read_bytes(root: str | os.PathLike, relative: str, *, limit: int = MAX_TABLE
             raise FileTooLarge(relative, f"grew past the limit for this file ({_size_text(limit)}) while being read")
         watched = _watch.get()
         if watched is not None:
-            watched[os.path.join(_key(root), relative)] = _identity(st)
+            path, identity = os.path.join(_key(root), relative), _identity(st)
+            # A file read twice in two states is a change even if it stays as it is now.
+            watched[path] = identity if watched.get(path, identity) == identity else ("read in two states",)
     parts = [c for c in chunks if c]
     return parts[0] if len(parts) == 1 else b"".join(parts)
 

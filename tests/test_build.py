@@ -115,6 +115,7 @@ def test_build_keeps_file_modes(tmp_path):
     root = edited_source_copy(tmp_path)
     (root / "data" / "figures.parquet").chmod(0o640)
     (root / "docs" / "codebook.md").unlink()
+    descriptor_mode = (root / "datapackage.json").stat().st_mode & 0o777
     old_umask = os.umask(0o027)
     try:
         written = build(root)
@@ -123,7 +124,7 @@ def test_build_keeps_file_modes(tmp_path):
     assert "data/figures.parquet" in written and "docs/codebook.md" in written
     assert (root / "data" / "figures.parquet").stat().st_mode & 0o777 == 0o640, "an existing file keeps its mode"
     assert (root / "docs" / "codebook.md").stat().st_mode & 0o777 == 0o640, "a new file gets 0666 & ~umask, not 0600"
-    assert (root / "datapackage.json").stat().st_mode & 0o777 == 0o644
+    assert (root / "datapackage.json").stat().st_mode & 0o777 == descriptor_mode, "whatever mode the checkout gave it"
 
 
 def test_parquet_is_deterministic_and_typed():

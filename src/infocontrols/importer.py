@@ -131,11 +131,15 @@ class AddError(ValueError):
 
 @dataclass
 class Added:
-    """What one `add` wrote: the new event IDs, the files, and warnings about the new rows."""
+    """What one `add` wrote (or, with ``dry_run``, would write): the new event IDs, the files,
+    warnings about the new rows, the new records by table and the existing ones reused."""
 
     event_ids: list[str]
     files: list[str]
     warnings: list[str] = field(default_factory=list)
+    new: dict[str, list[str]] = field(default_factory=dict)
+    reused: dict[str, list[str]] = field(default_factory=dict)
+    written: bool = True
 
 
 def slug(text: str, words: int = 6) -> str:
@@ -308,6 +312,7 @@ class Tables:
 
     def append(self, table: str, row: dict, origin: str) -> dict:
         row["_origin"] = origin
+        row["_appended"] = True
         self.rows[table].append(row)
         self.changed.add(table)
         return row
@@ -349,6 +354,16 @@ class Tables:
             out[table.path] = b"\n".join(parts) + b"\n"
         return out
 
+    def new_records(self) -> dict[str, list[str]]:
+        """The keys of the rows this input adds, by table (IDs for ID tables)."""
+        out: dict[str, list[str]] = {}
+        for name in sorted(self.changed):
+            key = self.contract.table(name).primary_key
+            made = [",".join(r.get(k, "") for k in key) for r in self.rows[name] if r.get("_appended")]
+            if made:
+                out[name] = made
+        return out
+
     def origins(self) -> dict[tuple[str, int], str]:
         """(file, line) of every row the input made or changed -> its JSON path."""
         out = {}
@@ -369,10 +384,18 @@ class Batch:
         self.accessed_on = accessed_on
         self.country = country
         self.problems: list[Problem] = []
+        self.reused: dict[str, list[str]] = {}
         self.parents: list[tuple[str, str, str]] = []  # (actor_id, parent name, JSON path)
 
     def refuse(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
+
+    def note_reuse(self, table: str, record_id: str) -> None:
+        """Remember an existing record the input reuses (for --dry-run's report)."""
+        if record_id in self.tables.ids.get(table, set()):
+            listed = self.reused.setdefault(table, [])
+            if record_id not in listed:
+                listed.append(record_id)
 
     def actor_named(self, name: str, where: str, *, what: str = "actor") -> str | None:
         """The actor called ``name`` (name, alias or ID), or None with a problem recorded."""
@@ -396,6 +419,7 @@ class Batch:
         name = clean(spec["name"])
         if name.casefold() in t.actor_by_name:
             actor_id = t.actor_by_name[name.casefold()]
+            self.note_reuse("actors", actor_id)
             row = t.by_id["actors"][actor_id]
             for key in ("name_zh", "description", "aliases", "wikidata_id"):
                 if not row.get(key) and spec.get(key):
@@ -445,6 +469,7 @@ class Batch:
             authority = self.actor_named(spec["authority"], f"{where}.authority", what="authority actor") or ""
         if name.casefold() in t.measure_by_name:
             measure_id = t.measure_by_name[name.casefold()]
+            self.note_reuse("measures", measure_id)
             row = t.by_id["measures"][measure_id]
             for key in ("name_zh", "date_announced", "date_effective", "date_ended", "description"):
                 if not row.get(key) and spec.get(key):
@@ -467,6 +492,7 @@ class Batch:
         t = self.tables
         url = spec["url"].strip()
         if url in t.source_by_url:
+            self.note_reuse("sources", t.source_by_url[url])
             return t.source_by_url[url]
         outlet = clean(spec.get("original_outlet")) or clean(spec.get("outlet"))
         date = clean(spec.get("published_on")).replace("-", "")
@@ -645,8 +671,12 @@ def add_events(root: str | Path, events: list[dict], accessed_on: str, country: 
     return add(root, events, accessed_on, country, source=source).event_ids
 
 
-def add(root: str | Path, events: object, accessed_on: str, country: str = "CN", *, source: str = "events") -> Added:
+def add(root: str | Path, events: object, accessed_on: str, country: str = "CN", *, source: str = "events",
+        dry_run: bool = False) -> Added:
     """Check, build, validate and write one batch; see the module docstring for the order.
+
+    With ``dry_run``, do everything but write: the result says which records would be new
+    and which existing ones would be reused, and ``written`` is False.
 
     Example:
         >>> add(".", events, "2026-11-28").files                                   # doctest: +SKIP
@@ -671,8 +701,11 @@ def add(root: str | Path, events: object, accessed_on: str, country: str = "CN",
             raise AddError(source, batch.problems)
         files = tables.files()
         warnings = _check_new_state(contract, tables, files, source)
+        new = tables.new_records()
+        if dry_run:
+            return Added([a for a in added if a], sorted(files), warnings, new, batch.reused, written=False)
         written = storage.write_files(root, files)
-    return Added([a for a in added if a], written, warnings)
+    return Added([a for a in added if a], written, warnings, new, batch.reused)
 
 
 def extend_event(root: str | Path, event_id: str, spec: dict, accessed_on: str, *, source: str = "event") -> Added:
@@ -723,11 +756,11 @@ def read_events(path: str | Path) -> object:
         raise AddError(name, [Problem("", "not usable JSON: nested too deeply (events nest three levels: events, their lists, their records)")]) from None
 
 
-def add_events_from_file(root: str | Path, path: str | Path, accessed_on: str) -> Added:
+def add_events_from_file(root: str | Path, path: str | Path, accessed_on: str, *, dry_run: bool = False) -> Added:
     """Read a JSON array of nested events from ``path`` and add them.
 
     Example:
         >>> add_events_from_file(".", "my_events.json", "2026-11-28").event_ids    # doctest: +SKIP
         ['ev-2019-03-04-test-regulator-fines-a-platform']
     """
-    return add(root, read_events(path), accessed_on, source=Path(path).name)
+    return add(root, read_events(path), accessed_on, source=Path(path).name, dry_run=dry_run)

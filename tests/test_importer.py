@@ -124,10 +124,18 @@ def test_bad_input_changes_nothing(root, tmp_path):
     assert "infocontrols add: events.json: events[1].figures[0].source_url: 'https://example.org/not-a-source' is not among" in stderr
 
 
-def test_what_validate_rejects_is_refused_with_the_json_path(root, tmp_path):
-    stderr = refused(root, tmp_path, [event(event_type="censor", sources=[dict(NEW["sources"][0], language="english")])])
-    assert "events[0]: data/events.csv:" in stderr and "event_type: 'censor' is not in vocabulary event_type" in stderr and "[rule VOC001]" in stderr
-    assert "events[0].sources[0]: data/sources.csv:" in stderr and "[rule ISO003]" in stderr
+def test_a_bad_value_is_named_by_its_json_path_before_any_row_is_built(root, tmp_path):
+    stderr = refused(root, tmp_path, [event(event_type="censor", date_start="2018/11/07")])
+    assert "events.json: events[0].event_type: 'censor' is not in vocabulary event_type" in stderr and "(rule VOC001)" in stderr
+    assert "events.json: events[0].date_start: '2018/11/07' is not a real date written YYYY-MM-DD" in stderr
+    assert "data/events.csv" not in stderr  # no CSV line the contributor never wrote, no follow-on ID findings
+    assert "nothing was added (2 problems)" in stderr
+
+
+def test_what_only_validate_rejects_is_refused_with_the_json_path(root, tmp_path):
+    stderr = refused(root, tmp_path, [event(sources=[dict(NEW["sources"][0], language="english")])])
+    assert "events.json: events[0].sources[0].language: 'english' is not a valid BCP 47 language tag" in stderr and "[rule ISO003]" in stderr
+    assert "data/sources.csv" not in stderr
 
 
 def test_an_event_without_a_supporting_source_is_refused(root, tmp_path):

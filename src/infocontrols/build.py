@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from . import add_format, storage
+from . import add_format, issue_form, storage
 from .contract import DESCRIPTOR, SOURCE_METADATA, Contract, ContractError, Table
 from .load import META_CSV_BYTES, META_CSV_SHA256, csv_to_arrow
 from .validation import validate_contract
@@ -254,6 +254,8 @@ def outputs(contract: Contract) -> dict[str, bytes]:
     files[DESCRIPTOR] = descriptor(contract, files)
     files["docs/codebook.md"] = codebook(contract)
     files[add_format.SCHEMA_PATH] = add_format.input_schema_bytes(contract)
+    if (contract.root / ".github").is_dir():  # a repository, not an installed copy or a fixture
+        files[issue_form.FORM_PATH] = issue_form.issue_form_bytes(contract)
     files["CITATION.cff"] = citation(contract)
     files[".zenodo.json"] = zenodo_json(contract.metadata)
     files["croissant.json"] = croissant(contract)

@@ -75,7 +75,7 @@ def _add(args: argparse.Namespace) -> int:
         return 2
 
     try:
-        added = add_events_from_file(Path(args.package_dir), Path(args.events_json), args.accessed_on)
+        added = add_events_from_file(Path(args.package_dir), Path(args.events_json), args.accessed_on, dry_run=args.dry_run)
     except AddError as exc:
         count = len(exc.problems)
         return refuse(str(exc).splitlines() + [f"nothing was added ({count} problem{'s' if count != 1 else ''})"])
@@ -83,11 +83,45 @@ def _add(args: argparse.Namespace) -> int:
         return refuse([f"the events were added, but the write was interrupted after its commit point: {exc}"])
     except (ContractError, StorageError) as exc:
         return refuse([f"nothing was added: {exc}"])
+    if not added.written:
+        print(f"dry run: nothing was written; `infocontrols add` would add {len(added.event_ids)} event(s) and change:")
+        for path in added.files:
+            print(f"  {path}")
+        for table, keys in added.new.items():
+            print(f"new in {table} ({len(keys)}):" + "".join(f"\n  + {k}" for k in keys))
+        for table, keys in added.reused.items():
+            print(f"reused from {table} ({len(keys)}):" + "".join(f"\n  = {k}" for k in keys))
+        for warning in added.warnings:
+            print(f"warning: {warning}")
+        return 0
     print(f"added {len(added.event_ids)} event(s):" + "".join(f"\n  {event_id}" for event_id in added.event_ids))
     for warning in added.warnings:
         print(f"warning: {warning}")
-    print("next: infocontrols build (it refreshes the Parquet files and datapackage.json), then open a pull request")
+    print("next: infocontrols diff (see what changed), infocontrols build (it refreshes the Parquet files and datapackage.json), then open a pull request")
     return 0
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from .fmt import format_package
+
+    try:
+        result = format_package(Path(args.package_dir), check=args.check)
+    except (ContractError, StorageError) as exc:
+        print(f"infocontrols fmt: cannot run: {exc}", file=sys.stderr)
+        return 2
+    for path, reason in sorted(result.refused.items()):
+        print(f"infocontrols fmt: {path}: left as it is: {reason}", file=sys.stderr)
+    if args.check:
+        if result.changed:
+            print("not in canonical form (run `infocontrols fmt`):" + "".join(f"\n  {p}" for p in result.changed))
+        else:
+            print("every table is in canonical form" if not result.refused else "the other tables are in canonical form")
+        return 1 if result.changed or result.refused else 0
+    if result.changed:
+        print(f"formatted {len(result.changed)} file(s):" + "".join(f"\n  {p}" for p in result.changed))
+    else:
+        print("every table was already in canonical form")
+    return 1 if result.refused else 0
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -148,52 +182,90 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_CODES = {
+    "validate": "Exit status: 0 valid (warnings allowed), 1 invalid (errors found), 2 could not run.",
+    "build": "Exit status: 0 built (or, with --check, up to date), 1 the package fails validation or (with --check) a generated file is stale, 2 could not run.",
+    "fmt": "Exit status: 0 formatted (or, with --check, already canonical), 1 (with --check) a file would change or a file needs a person, 2 could not run.",
+    "add": "Exit status: 0 added (or, with --dry-run, checked), 2 refused or could not run: nothing was written.",
+    "diff": "Exit status: 0 success, 2 could not run.",
+    "info": "Exit status: 0 success, 2 could not run.",
+    "export": "Exit status: 0 written, 2 could not run: nothing was written.",
+    "serve": "Exit status: 0 stopped, 2 could not start.",
+    "release": "Exit status: 0 success, 2 could not run.",
+}
+
+
+def _version_text() -> str:
+    from . import __version__
+
+    return f"infocontrols {__version__}"
+
+
+def _command(sub, name: str, help: str, description: str):
+    return sub.add_parser(name, help=help, description=f"{description} {EXIT_CODES[name]}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="infocontrols", description="Validate, build and summarise the InfoControls data package.")
-    sub = p.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("validate", help="check every file and rule; report every problem")
+    p = argparse.ArgumentParser(
+        prog="infocontrols",
+        description="Validate, build, format, add to, compare, export and summarise the InfoControls data package. "
+        "Run `infocontrols COMMAND --help` for a command's options and exit codes.",
+    )
+    p.add_argument("--version", action="version", version=_version_text(), help="print the package version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    v = _command(sub, "validate", "check every file and rule; report every problem",
+                 "Check the files (encoding, line endings, header, types), then every rule listed in CONTRIBUTING.md, and report every problem at once.")
     v.add_argument("package_dir", nargs="?", default=".", help="folder holding datapackage.json (default: .)")
-    v.add_argument("--format", choices=("text", "json", "github"), default="text")
-    v.add_argument("--baseline", metavar="GIT_REF", help="also check that IDs present at this git revision were not dropped")
+    v.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="text: one line per finding, grouped by rule, the first five of each (default); json: every finding as a record; github: workflow commands that annotate a pull request's diff")
+    v.add_argument("--baseline", metavar="GIT_REF", help="also check that every ID present at this git revision (e.g. origin/main) is still present or listed in data/retired_ids.csv")
     v.add_argument("--today", metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
     v.set_defaults(run=_validate)
-    b = sub.add_parser("build", help="write Parquet, datapackage.json, codebook and citation from the CSV")
-    b.add_argument("package_dir", nargs="?", default=".")
+    b = _command(sub, "build", "write Parquet, datapackage.json, codebook and citation from the CSV",
+                 "Regenerate everything derived from data/ and schema/: typed Parquet, datapackage.json, the codebook, CITATION.cff, .zenodo.json, croissant.json, the chart and the generated blocks of README.md and CONTRIBUTING.md. Refuses an invalid package.")
+    b.add_argument("package_dir", nargs="?", default=".", help="the package folder (default: .)")
     b.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every stale generated file")
     b.set_defaults(run=_build)
-    a = sub.add_parser("add", help="add events (nested JSON records with their actors, measures, sources, figures) to the CSV tables")
-    a.add_argument("events_json", help="a JSON array of events in the nested form (see CONTRIBUTING.md)")
-    a.add_argument("package_dir", nargs="?", default=".")
+    f = _command(sub, "fmt", "rewrite the CSV tables in canonical form (sorted, LF, NFC, no edge spaces)",
+                 "Rewrite the CSV tables in canonical form: UTF-8 without BOM, LF line endings, text in NFC without leading or trailing spaces, rows sorted by key, one quoting style. Values never change otherwise; running it twice changes nothing. All files or none are written.")
+    f.add_argument("package_dir", nargs="?", default=".", help="the package folder (default: .)")
+    f.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every file that is not canonical")
+    f.set_defaults(run=_fmt)
+    a = _command(sub, "add", "add events (nested JSON records with their actors, measures, sources, figures) to the CSV tables",
+                 "Add new events from a JSON file in the format of docs/add-events.schema.json (example: docs/examples/add-event.json). Existing actors, measures and sources are reused by name or URL; IDs are assigned; the new state is validated with validate's rules before anything is written, and a refused batch writes nothing.")
+    a.add_argument("events_json", help="a JSON array of new events (docs/add-events.schema.json; example: docs/examples/add-event.json)")
+    a.add_argument("package_dir", nargs="?", default=".", help="the package folder (default: .)")
     a.add_argument("--accessed-on", default=dt.date.today().isoformat(), metavar="YYYY-MM-DD", help="date the sources were read (default: today)")
+    a.add_argument("--dry-run", action="store_true", help="check everything and show the new IDs and the reused actors, measures and sources; write nothing")
     a.set_defaults(run=_add)
-    d = sub.add_parser(
-        "diff",
-        help="list the records added, changed, retired and removed between two versions",
-        description="Record-level differences between two versions of the package. A version is a package "
-        "folder or a git revision. Default: the merge base of HEAD with main, and the working tree. "
-        "Exit status: 0 success, 2 could not run.",
-    )
+    d = _command(sub, "diff", "list the records added, changed, retired and removed between two versions",
+                 "Record-level differences between two versions of the package. A version is a package folder or a git revision. Default: the merge base of HEAD with main, and the working tree.")
     d.add_argument("old", nargs="?", help="old version: a folder or git revision (default: merge base with main)")
     d.add_argument("new", nargs="?", default=".", help="new version: a folder or git revision (default: .)")
     d.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="text (default), markdown (for a pull request summary) or json (every change)")
     d.add_argument("--repo", default=".", help="git repository the revisions belong to (default: .)")
     d.set_defaults(run=_diff)
-    i = sub.add_parser("info", help="print row counts and events by year and control domain")
-    i.add_argument("package_dir", nargs="?", default=".")
+    i = _command(sub, "info", "print row counts, events by year and control domain, checklist recall and language shares",
+                 "Print a one-screen summary of the package.")
+    i.add_argument("package_dir", nargs="?", default=".", help="the package folder (default: .)")
     i.set_defaults(run=_info)
-    e = sub.add_parser("export", help="write the package as one SQLite file or as a data package zip")
+    e = _command(sub, "export", "write the package as one SQLite file or as a data package zip",
+                 "Write the package as one SQLite file (tables, keys, indexes, full-text search, an events_wide view) or as a data package zip.")
     e.add_argument("format", choices=("sqlite", "zip"), help="sqlite: tables, keys, indexes, full-text search, events_wide view; zip: the data package files")
     e.add_argument("path", help="file to write, e.g. infocontrols.sqlite")
     e.add_argument("--package-dir", default=None, metavar="DIR", help="package to export (default: the installed one)")
     e.set_defaults(run=_export)
-    s = sub.add_parser("serve", help="browse the package in Datasette (needs the explore extra)")
+    s = _command(sub, "serve", "browse the package in Datasette (needs the explore extra)",
+                 "Serve the package in Datasette, read-only, with every table and column described.")
     s.add_argument("--db", default=None, metavar="PATH", help="an existing SQLite export (default: export the package afresh)")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8001)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8001, help="port to listen on (default: 8001)")
     s.add_argument("--open", action="store_true", help="open the explorer in a web browser")
     s.add_argument("--package-dir", default=None, metavar="DIR", help="package whose schema describes the database (default: the installed one)")
     s.set_defaults(run=_serve)
-    r = sub.add_parser("release", help="release assets (zip, SQLite, croissant.json) and record counts for the CHANGELOG")
+    r = _command(sub, "release", "release assets (zip, SQLite, croissant.json) and record counts for the CHANGELOG",
+                 "Make the release assets, or count the records changed since a release.")
     rsub = r.add_subparsers(dest="release_command", required=True)
     ra = rsub.add_parser("assets", help="write the release assets and SHA256SUMS into a folder")
     ra.add_argument("outdir", help="folder to write into (created if missing)")

@@ -131,11 +131,15 @@ class AddError(ValueError):
 
 @dataclass
 class Added:
-    """What one `add` wrote: the new event IDs, the files, and warnings about the new rows."""
+    """What one `add` wrote (or, with ``dry_run``, would write): the new event IDs, the files,
+    warnings about the new rows, the new records by table and the existing ones reused."""
 
     event_ids: list[str]
     files: list[str]
     warnings: list[str] = field(default_factory=list)
+    new: dict[str, list[str]] = field(default_factory=dict)
+    reused: dict[str, list[str]] = field(default_factory=dict)
+    written: bool = True
 
 
 def slug(text: str, words: int = 6) -> str:
@@ -169,10 +173,12 @@ def _type_name(value: object) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def check_shape(events: object, keys: dict[str, dict[str, str]]) -> list[Problem]:
+def check_shape(events: object, keys: dict[str, dict[str, str]], contract: Contract | None = None) -> list[Problem]:
     """Every problem with the shape of the nested records, each with its JSON path.
 
-    ``keys`` is :func:`record_keys` of the package.
+    ``keys`` is :func:`record_keys` of the package. With ``contract``, each value is also
+    checked against its field: dates are real dates written YYYY-MM-DD, codes are in their
+    vocabulary, patterns match; so such a mistake is named by its JSON path, not by a CSV line.
 
     Example:
         >>> keys = record_keys(Contract.from_source("."))                          # doctest: +SKIP
@@ -187,7 +193,7 @@ def check_shape(events: object, keys: dict[str, dict[str, str]]) -> list[Problem
         if not isinstance(event, dict):
             problems.append(Problem(at, f"every event must be an object, not {_type_name(event)}"))
             continue
-        problems += _check_record({k: v for k, v in event.items() if k not in EVENT_LISTS}, at, keys["events"], "events")
+        problems += _check_record({k: v for k, v in event.items() if k not in EVENT_LISTS}, at, keys["events"], "events", contract)
         for name in EVENT_LISTS:
             items = event.get(name, [])
             if items is None:
@@ -200,12 +206,13 @@ def check_shape(events: object, keys: dict[str, dict[str, str]]) -> list[Problem
                 if not isinstance(item, dict):
                     problems.append(Problem(where, f"must be an object, not {_type_name(item)}"))
                     continue
-                problems += _check_record(item, where, keys[name], name)
+                problems += _check_record(item, where, keys[name], name, contract)
     return problems
 
 
-def _check_record(record: dict, at: str, keys: dict[str, str], kind: str) -> list[Problem]:
+def _check_record(record: dict, at: str, keys: dict[str, str], kind: str, contract: Contract | None = None) -> list[Problem]:
     problems = []
+    fields = _input_fields(contract, kind) if contract is not None else {}
     allowed = list(keys) + (list(EVENT_LISTS) if kind == "events" else [])
     for key, value in record.items():
         if key not in keys:
@@ -217,11 +224,46 @@ def _check_record(record: dict, at: str, keys: dict[str, str], kind: str) -> lis
                 problems.append(Problem(f"{at}.{key}", f"must be a number (or a string holding one), not {_type_name(value)}"))
         elif value is not None and not isinstance(value, str):
             problems.append(Problem(f"{at}.{key}", f"must be a string, not {_type_name(value)}"))
+        elif key in fields and clean(value):
+            message = _value_problem(contract, fields[key], clean(value))
+            if message:
+                problems.append(Problem(f"{at}.{key}", message))
     for key in REQUIRED[kind]:
         value = record.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             problems.append(Problem(f"{at}.{key}", "is required"))
     return problems
+
+
+def _input_fields(contract: Contract, kind: str) -> dict:
+    """The fields of the record's table (and of its link table) that the input gives directly."""
+    link = LINKING[kind][0]
+    out = {f.name: f for f in contract.table(kind).fields if f.name not in ASSIGNED[kind]}
+    if link:
+        out.update({f.name: f for f in contract.table(link).fields if f.name not in out and not f.name.endswith("_id")})
+    return out
+
+
+def _value_problem(contract: Contract, f, value: str) -> str | None:
+    """Why ``value`` cannot be a value of field ``f``, or None (the same checks `validate` makes)."""
+    from .validation.constraints import did_you_mean
+
+    if f.type == "date":
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is not a real date written YYYY-MM-DD (rule DATE001)"
+        return None
+    if f.vocabulary and f.vocabulary in contract.vocabularies:
+        codes = contract.vocabulary(f.vocabulary).codes
+        if value not in codes:
+            return f"{value!r} is not in vocabulary {f.vocabulary}{did_you_mean(value, codes)} (rule VOC001)"
+        return None
+    if f.pattern and f.type == "string" and not re.fullmatch(f.pattern, value):
+        return f"{value!r} does not match the pattern {f.pattern} (rule PAT001)"
+    return None
 
 
 def _number_text(value: object) -> str:
@@ -308,6 +350,7 @@ class Tables:
 
     def append(self, table: str, row: dict, origin: str) -> dict:
         row["_origin"] = origin
+        row["_appended"] = True
         self.rows[table].append(row)
         self.changed.add(table)
         return row
@@ -349,6 +392,16 @@ class Tables:
             out[table.path] = b"\n".join(parts) + b"\n"
         return out
 
+    def new_records(self) -> dict[str, list[str]]:
+        """The keys of the rows this input adds, by table (IDs for ID tables)."""
+        out: dict[str, list[str]] = {}
+        for name in sorted(self.changed):
+            key = self.contract.table(name).primary_key
+            made = [",".join(r.get(k, "") for k in key) for r in self.rows[name] if r.get("_appended")]
+            if made:
+                out[name] = made
+        return out
+
     def origins(self) -> dict[tuple[str, int], str]:
         """(file, line) of every row the input made or changed -> its JSON path."""
         out = {}
@@ -369,10 +422,18 @@ class Batch:
         self.accessed_on = accessed_on
         self.country = country
         self.problems: list[Problem] = []
+        self.reused: dict[str, list[str]] = {}
         self.parents: list[tuple[str, str, str]] = []  # (actor_id, parent name, JSON path)
 
     def refuse(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
+
+    def note_reuse(self, table: str, record_id: str) -> None:
+        """Remember an existing record the input reuses (for --dry-run's report)."""
+        if record_id in self.tables.ids.get(table, set()):
+            listed = self.reused.setdefault(table, [])
+            if record_id not in listed:
+                listed.append(record_id)
 
     def actor_named(self, name: str, where: str, *, what: str = "actor") -> str | None:
         """The actor called ``name`` (name, alias or ID), or None with a problem recorded."""
@@ -396,6 +457,7 @@ class Batch:
         name = clean(spec["name"])
         if name.casefold() in t.actor_by_name:
             actor_id = t.actor_by_name[name.casefold()]
+            self.note_reuse("actors", actor_id)
             row = t.by_id["actors"][actor_id]
             for key in ("name_zh", "description", "aliases", "wikidata_id"):
                 if not row.get(key) and spec.get(key):
@@ -445,6 +507,7 @@ class Batch:
             authority = self.actor_named(spec["authority"], f"{where}.authority", what="authority actor") or ""
         if name.casefold() in t.measure_by_name:
             measure_id = t.measure_by_name[name.casefold()]
+            self.note_reuse("measures", measure_id)
             row = t.by_id["measures"][measure_id]
             for key in ("name_zh", "date_announced", "date_effective", "date_ended", "description"):
                 if not row.get(key) and spec.get(key):
@@ -467,6 +530,7 @@ class Batch:
         t = self.tables
         url = spec["url"].strip()
         if url in t.source_by_url:
+            self.note_reuse("sources", t.source_by_url[url])
             return t.source_by_url[url]
         outlet = clean(spec.get("original_outlet")) or clean(spec.get("outlet"))
         date = clean(spec.get("published_on")).replace("-", "")
@@ -605,6 +669,15 @@ def _lookalike_message(name: str, actor_id: str, existing: str) -> str:
 
 
 # ---------------------------------------------------------------- the command
+def _given_keys(tables: Tables, where: str, file: str) -> set[str]:
+    """Keys the input record at ``where`` gives directly for rows of ``file`` (not assigned by add)."""
+    kind = re.sub(r"\[\d+\]$", "", where.rsplit(".", 1)[-1])
+    kind = "events" if kind.startswith("events") else kind
+    tables_of_kind = {kind, LINKING.get(kind, (None,))[0]}
+    names = [name for name in tables_of_kind if name and tables.table(name).path == file]
+    return {f.name for name in names for f in tables.table(name).fields if f.name not in ASSIGNED.get(name, set()) and not (name != kind and f.name.endswith("_id"))}
+
+
 def _check_new_state(contract: Contract, tables: Tables, files: dict[str, bytes], source: str) -> list[str]:
     """Validate the state about to be written with `validate`'s rules; refuse it on any error.
 
@@ -617,7 +690,10 @@ def _check_new_state(contract: Contract, tables: Tables, files: dict[str, bytes]
     origins = tables.origins()
 
     def located(f) -> str:
+        """The input's JSON path when the finding is about a value the input gave, else the CSV place."""
         where = origins.get((f.file, f.line))
+        if where and f.column and f.column in _given_keys(tables, where, f.file):
+            return f"{where}.{f.column}: {f.message} [rule {f.rule}]"
         place = f"{f.file}:{f.line}" + (f": {f.column}" if f.column else "")
         return f"{where}: {place}: {f.message} [rule {f.rule}]" if where else f"{place}: {f.message} [rule {f.rule}]"
 
@@ -645,8 +721,12 @@ def add_events(root: str | Path, events: list[dict], accessed_on: str, country: 
     return add(root, events, accessed_on, country, source=source).event_ids
 
 
-def add(root: str | Path, events: object, accessed_on: str, country: str = "CN", *, source: str = "events") -> Added:
+def add(root: str | Path, events: object, accessed_on: str, country: str = "CN", *, source: str = "events",
+        dry_run: bool = False) -> Added:
     """Check, build, validate and write one batch; see the module docstring for the order.
+
+    With ``dry_run``, do everything but write: the result says which records would be new
+    and which existing ones would be reused, and ``written`` is False.
 
     Example:
         >>> add(".", events, "2026-11-28").files                                   # doctest: +SKIP
@@ -657,7 +737,8 @@ def add(root: str | Path, events: object, accessed_on: str, country: str = "CN",
     except (TypeError, ValueError):
         raise AddError(source, [Problem("--accessed-on", f"{accessed_on!r} is not a date written YYYY-MM-DD")]) from None
     root = Path(root)
-    problems = check_shape(events, record_keys(Contract.from_source(root)))
+    contract = Contract.from_source(root)
+    problems = check_shape(events, record_keys(contract), contract)
     if problems:
         raise AddError(source, problems)
     with storage.package_lock(root):
@@ -671,8 +752,11 @@ def add(root: str | Path, events: object, accessed_on: str, country: str = "CN",
             raise AddError(source, batch.problems)
         files = tables.files()
         warnings = _check_new_state(contract, tables, files, source)
+        new = tables.new_records()
+        if dry_run:
+            return Added([a for a in added if a], sorted(files), warnings, new, batch.reused, written=False)
         written = storage.write_files(root, files)
-    return Added([a for a in added if a], written, warnings)
+    return Added([a for a in added if a], written, warnings, new, batch.reused)
 
 
 def extend_event(root: str | Path, event_id: str, spec: dict, accessed_on: str, *, source: str = "event") -> Added:
@@ -682,7 +766,8 @@ def extend_event(root: str | Path, event_id: str, spec: dict, accessed_on: str, 
         >>> extend_event(".", "ev-2018-11-14-cac-summons-self-media-platforms", {"sources": [...]}, "2026-11-28")  # doctest: +SKIP
     """
     root = Path(root)
-    problems = check_shape([dict(spec, title="-", date_start="-")], record_keys(Contract.from_source(root)))
+    contract = Contract.from_source(root)
+    problems = check_shape([dict(spec, title="-", date_start="2000-01-01")], record_keys(contract), contract)
     if problems:
         raise AddError(source, [Problem(p.where.replace("events[0]", "event"), p.message) for p in problems])
     with storage.package_lock(root):
@@ -723,11 +808,11 @@ def read_events(path: str | Path) -> object:
         raise AddError(name, [Problem("", "not usable JSON: nested too deeply (events nest three levels: events, their lists, their records)")]) from None
 
 
-def add_events_from_file(root: str | Path, path: str | Path, accessed_on: str) -> Added:
+def add_events_from_file(root: str | Path, path: str | Path, accessed_on: str, *, dry_run: bool = False) -> Added:
     """Read a JSON array of nested events from ``path`` and add them.
 
     Example:
         >>> add_events_from_file(".", "my_events.json", "2026-11-28").event_ids    # doctest: +SKIP
         ['ev-2019-03-04-test-regulator-fines-a-platform']
     """
-    return add(root, read_events(path), accessed_on, source=Path(path).name)
+    return add(root, read_events(path), accessed_on, source=Path(path).name, dry_run=dry_run)

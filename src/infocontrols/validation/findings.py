@@ -49,8 +49,8 @@ def _rule(id: str, severity: str, description: str, phase: str = "rules") -> Rul
 DESC001 = _rule("DESC001", ERROR, "The descriptor and every schema it names are readable JSON and every resource path stays inside the package.", "structure")
 STR001 = _rule("STR001", ERROR, "Every resource file named by the descriptor exists.", "structure")
 STR002 = _rule("STR002", ERROR, "Files are encoded in UTF-8.", "structure")
-STR003 = _rule("STR003", ERROR, "Files have no byte-order mark.", "structure")
-STR004 = _rule("STR004", ERROR, "Lines end with LF, not CRLF or CR.", "structure")
+STR003 = _rule("STR003", ERROR, "Files have no byte-order mark (fixed by `infocontrols fmt`).", "structure")
+STR004 = _rule("STR004", ERROR, "Lines end with LF, not CRLF or CR (fixed by `infocontrols fmt`).", "structure")
 STR005 = _rule("STR005", ERROR, "Files contain no NUL byte.", "structure")
 STR006 = _rule("STR006", ERROR, "Files are not empty: they have at least a header.", "structure")
 STR007 = _rule("STR007", ERROR, "The header is exactly the schema's fields in the schema's order.", "structure")
@@ -101,14 +101,14 @@ FIG002 = _rule("FIG002", ERROR, "The figures of one quantity of one event share 
 SRC008 = _rule("SRC008", ERROR, "published_on is given unless published_on_basis is 'none', and is empty when it is; a date taken from the URL appears in the URL.")
 SCOPE001 = _rule("SCOPE001", ERROR, "An event takes place in a scope country (schema/package.json: CN, HK, MO), or is a foreign_response, or a Chinese actor takes part in it.")
 KEY007 = _rule("KEY007", ERROR, "No ID ends on a function word ('of', 'for', 'and', ...), the mark of a slug cut off mid-phrase.")
-TXT001 = _rule("TXT001", ERROR, "Text is in Unicode normal form NFC.")
+TXT001 = _rule("TXT001", ERROR, "Text is in Unicode normal form NFC (fixed by `infocontrols fmt`).")
 TXT002 = _rule("TXT002", ERROR, "Text has no control characters, bidirectional overrides or zero-width characters.")
-TXT003 = _rule("TXT003", ERROR, "Text has no leading or trailing whitespace.")
+TXT003 = _rule("TXT003", ERROR, "Text has no leading or trailing whitespace (fixed by `infocontrols fmt`).")
 TXT004 = _rule("TXT004", ERROR, "No text cell starts with '=', '+', '-' or '@' (spreadsheet formula injection).")
 ISO001 = _rule("ISO001", ERROR, "Country codes are valid ISO 3166-1 alpha-2 codes.")
 ISO002 = _rule("ISO002", ERROR, "admin1 and jurisdiction codes are valid ISO 3166-2 codes of the row's country.")
 ISO003 = _rule("ISO003", ERROR, "Language tags are valid BCP 47 tags.")
-ORD001 = _rule("ORD001", ERROR, "Rows are sorted by the table's primary key.")
+ORD001 = _rule("ORD001", ERROR, "Rows are sorted by the table's primary key (fixed by `infocontrols fmt`).")
 
 
 def finding(rule: Rule, file: str, line: int, column: str, value: object, message: str) -> Finding:

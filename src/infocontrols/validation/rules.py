@@ -19,6 +19,7 @@ from ..contract import Contract
 from . import findings as F
 from .findings import Finding, finding
 from .structure import ParsedTable
+from .constraints import did_you_mean_id
 
 RuleFn = Callable[["Context"], Iterable[Finding]]
 HAND_RULES: list[RuleFn] = []
@@ -123,12 +124,21 @@ def foreign_keys(ctx: Context) -> Iterable[Finding]:
                 missing = present.join(keys, on=cols, how="anti").sort("_row")
             rule = F.SRC002 if fk.reference_table == "event_sources" else F.KEY003
             ref_file = ctx.file(fk.reference_table)
-            for r in missing.select(["_row", *cols]).to_dicts():
+            broken = ctx.carry.setdefault("events_with_broken_links", set())
+            rows_missing = missing.select(["_row", *cols, *(["event_id"] if "event_id" in frame.columns and "event_id" not in cols else [])]).to_dicts()
+            known = sorted(ref[fk.reference_fields[0]].drop_nulls().unique().to_list()) if rows_missing and len(cols) == 1 else []
+            for r in rows_missing:
                 value = ",".join(str(r[c]) for c in cols)
                 if rule is F.SRC002:
+                    if r[cols[0]] in broken:
+                        continue  # one mistake, one message: the event's own link is already reported
                     message = f"figure cites source {r[cols[1]]!r}, which is not linked to event {r[cols[0]]!r} in {ref_file}"
                 else:
-                    message = f"{value!r} is not a {'/'.join(fk.reference_fields)} in {ref_file}"
+                    hint = did_you_mean_id(str(r[cols[0]]), known) if known else ""
+                    message = f"{value!r} is not a {'/'.join(fk.reference_fields)} in {ref_file}{hint}"
+                    if table.name == "event_sources" and cols == ["source_id"]:
+                        broken.add(r["event_id"])
+                        message += "; the event's evidence checks wait until this link is fixed"
                 yield finding(rule, table.path, line(r), ",".join(cols), value, message)
 
 
@@ -323,6 +333,9 @@ def events_have_sources(ctx: Context) -> Iterable[Finding]:
         return
     supported = links.filter(pl.col("stance") == "supports").select("event_id").unique()
     missing = events.with_row_index("_row").join(supported, on="event_id", how="anti").sort("_row")
+    broken = ctx.carry.get("events_with_broken_links", set())
+    if broken:
+        missing = missing.filter(~pl.col("event_id").is_in(list(broken)))
     for r in missing.select("_row", "event_id").to_dicts():
         yield finding(F.SRC001, ctx.file("events"), line(r), "event_id", r["event_id"], f"event {r['event_id']!r} has no source with stance 'supports' in {ctx.file('event_sources')}")
 
@@ -404,7 +417,10 @@ def evidence(ctx: Context) -> Iterable[Finding]:
         return
     file = ctx.file("events")
     derived = derive_status(links, sources)
+    broken = ctx.carry.get("events_with_broken_links", set())
     checked = events.select("event_id", "evidence_status").with_row_index("_row").join(derived, on="event_id", how="left")
+    if broken:  # a dangling link is reported once (KEY003); the status cannot be judged until it is fixed
+        checked = checked.filter(~pl.col("event_id").is_in(list(broken)))
     for r in checked.filter(pl.col("derived").is_not_null() & (pl.col("evidence_status") != pl.col("derived"))).sort("_row").to_dicts():
         status, want = r["evidence_status"], r["derived"]
         if status == "disputed" and r["contradicting"] == 0:
@@ -647,9 +663,9 @@ def free_text_columns(table) -> list[str]:
 
 _HYGIENE = (
     (F.TXT002, lambda c: c.str.contains(FORBIDDEN_CHARS), "contains a control, bidirectional-override or zero-width character"),
-    (F.TXT003, lambda c: c.str.contains(r"^\s|\s$"), "has leading or trailing whitespace"),
+    (F.TXT003, lambda c: c.str.contains(r"^\s|\s$"), "has leading or trailing whitespace; `infocontrols fmt` removes it"),
     (F.TXT004, lambda c: c.str.contains(r"^[=+\-@]"), "starts with '=', '+', '-' or '@', which spreadsheets run as a formula; reword it"),
-    (F.TXT001, lambda c: c.str.normalize("NFC") != c, "is not in Unicode NFC form; normalise it (unicodedata.normalize('NFC', text))"),
+    (F.TXT001, lambda c: c.str.normalize("NFC") != c, "is not in Unicode NFC form; `infocontrols fmt` normalises it"),
 )
 @lru_cache(maxsize=1)
 def _nfc_risk_class() -> str:
@@ -772,4 +788,4 @@ def sorted_rows(ctx: Context, table) -> Iterable[Finding]:
         row = order[position]
         value = ",".join(str(frame[k][position]) for k in key)
         should = ",".join(str(frame[k][row]) for k in key)
-        yield finding(F.ORD001, table.path, position + 2, ",".join(key), value, f"rows are not sorted by ({', '.join(key)}): line {row + 2} ({should!r}) belongs here; sort the file")
+        yield finding(F.ORD001, table.path, position + 2, ",".join(key), value, f"rows are not sorted by ({', '.join(key)}): line {row + 2} ({should!r}) belongs here; `infocontrols fmt` sorts the file")

@@ -142,12 +142,12 @@ def _decode(data: bytes, file: str) -> tuple[bytes | None, list[Finding]]:
     if nul >= 0:
         return None, [finding(F.STR005, file, _line_at(data, nul), "", "", "file contains a NUL byte; it may be UTF-16 or binary: save it as UTF-8 text")]
     if data.startswith(codecs.BOM_UTF8):
-        out.append(finding(F.STR003, file, 1, "", "", "file starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without BOM"))
+        out.append(finding(F.STR003, file, 1, "", "", "file starts with a UTF-8 byte-order mark (BOM); `infocontrols fmt` removes it"))
         data = data[len(codecs.BOM_UTF8):]
     crlf = data.find(b"\r")
     if crlf >= 0:
         kind = "CRLF" if data[crlf:crlf + 2] == b"\r\n" else "CR"
-        out.append(finding(F.STR004, file, _line_at(data, crlf), "", "", f"line ends with {kind}; use LF line endings (git: set core.autocrlf=input)"))
+        out.append(finding(F.STR004, file, _line_at(data, crlf), "", "", f"line ends with {kind}; `infocontrols fmt` rewrites the file with LF line endings (and git: set core.autocrlf=input)"))
     return data, out
 
 

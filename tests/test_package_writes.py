@@ -296,3 +296,26 @@ def test_validate_gives_up_on_a_package_that_keeps_changing(package, monkeypatch
     monkeypatch.setattr(storage, "read_bytes", read_then_touch)
     with pytest.raises(ContractError, match="kept changing while it was being validated"):
         validate_package(package.root)
+
+
+def test_build_check_rereads_a_package_replaced_while_it_reads(package, monkeypatch):
+    from infocontrols.build import build
+
+    reads = []
+    real_read = storage.read_bytes
+    events = package.path("events").read_bytes()
+    first_title = events.split(b"\n")[1].split(b",")[1]
+    changed = events.replace(first_title, first_title + b" (retitled)", 1)
+
+    def read_then_write(root, relative, **kwargs):
+        data = real_read(root, relative, **kwargs)
+        reads.append(relative)
+        if relative == "data/sources.csv" and reads.count(relative) == 1:
+            storage.write_files(root, {"data/events.csv": changed})  # another command, after events.csv was read
+        return data
+
+    monkeypatch.setattr(storage, "read_bytes", read_then_write)
+    stale = build(package.root, check=True)
+    per_pass = 2  # validation, then the Parquet bytes
+    assert reads.count("data/events.csv") == 2 * per_pass, "the first pass mixed two states, so it was repeated"
+    assert "data/events.parquet" in stale

@@ -134,6 +134,11 @@ def test_watch_reads_sees_a_replaced_file(tmp_path):
     assert reads.changed() == []
     storage.write_files(root, {"data/b.csv": b"changed\n"})
     assert [Path(p).name for p in reads.changed()] == ["b.csv"]
+    with storage.watch_reads() as reads:
+        storage.read_bytes(root, "data/a.csv")
+        storage.write_files(root, {"data/a.csv": b"changed\n"})
+        storage.read_bytes(root, "data/a.csv")  # now as it is on disk, but read before in another state
+    assert [Path(p).name for p in reads.changed()] == ["a.csv"]
 
 
 def test_overlay_serves_candidate_bytes(tmp_path):
@@ -377,3 +382,30 @@ def test_a_recently_changed_file_is_not_remembered(tmp_path, monkeypatch):
     monkeypatch.setattr(storage, "_HASHES", None)
     storage.sha256_of(root, "data/a.csv")  # written a moment ago: could change again within the tick
     assert not (tmp_path / "cache" / "hashes.json").exists()
+
+
+# --------------------------------------------------------------- where folders cannot be opened (Windows)
+@pytest.mark.parametrize("make, message", [
+    (lambda p, tmp: None, None),
+    (lambda p, tmp: (p.unlink(), p.symlink_to("/dev/zero")), "data/a.csv: is a symbolic link"),
+    (lambda p, tmp: (p.unlink(), os.mkfifo(p)), "data/a.csv: is a FIFO"),
+    (lambda p, tmp: (p.unlink(), p.parent.rename(tmp / "moved"), p.parent.symlink_to(tmp / "moved")), "data is a symbolic link, not a folder"),
+])
+def test_the_reader_without_folder_descriptors_refuses_the_same(tmp_path, monkeypatch, make, message):
+    monkeypatch.setattr(storage, "POSIX_SAFE", False)
+    root = make_package(tmp_path / "pkg")
+    make(root / "data" / "a.csv", tmp_path)
+    if message is None:
+        assert storage.read_bytes(root, "data/a.csv") == b"old data/a.csv\n" * 3
+    else:
+        with pytest.raises(storage.NotARegularFile, match=message):
+            storage.read_bytes(root, "data/a.csv")
+
+
+def test_without_posix_locks_writing_is_refused_and_nothing_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage, "POSIX_SAFE", False)
+    root = make_package(tmp_path)
+    before = state(root)
+    with pytest.raises(storage.StorageError, match="writing a package needs a POSIX system"):
+        storage.write_files(root, new_contents())
+    assert state(root) == before

@@ -291,7 +291,8 @@ def stale(root: Path, files: dict[str, bytes]) -> list[str]:
 def build(root: str | Path = ".", *, check: bool = False) -> list[str]:
     """Build the package in ``root``; return the files written (or, with check, the stale ones).
 
-    Holds the package lock throughout (``check`` only reads and takes none). Raises
+    Holds the package lock throughout (``check`` only reads and takes none; it reads again if
+    another command replaced a file while it was reading, as validate does). Raises
     :class:`BuildError` if the package fails validation (nothing is written) and
     :class:`~infocontrols.storage.StorageError` if a file cannot be read or written.
 
@@ -300,8 +301,13 @@ def build(root: str | Path = ".", *, check: bool = False) -> list[str]:
         []
     """
     root = Path(root)
-    if check:
-        return _stale_outputs(root)
+    if check:  # reads only, like validate: read again if a writer replaced a file meanwhile
+        for _ in range(3):
+            with storage.watch_reads() as reads:
+                changed = _stale_outputs(root)
+            if not reads.changed():
+                return changed
+        raise ContractError(f"{root}: the package kept changing while it was being checked (another command is writing it); run the check again when it finishes")
     with storage.package_lock(root):
         changed, files = _stale_outputs(root, with_files=True)
         storage.write_files(root, {rel: files[rel] for rel in changed})

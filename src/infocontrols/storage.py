@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -50,6 +49,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterator, Mapping
+
+try:
+    import fcntl
+except ImportError:  # Windows: reading works (see _open_regular_by_path); writing needs POSIX
+    fcntl = None
 
 MAX_TABLE_BYTES = 2 * 1024**3      # a CSV or Parquet table
 MAX_JSON_BYTES = 16 * 1024**2      # a schema, the descriptor, the journal
@@ -64,8 +68,12 @@ TEMP_PREFIX = ".infocontrols-tmp-"
 LOCK_TIMEOUT = 2.0                 # seconds a writer waits for another to finish
 SCAN_DEPTH = 3                     # folders below the root searched for stale temporaries
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_O = {name: getattr(os, name, 0) for name in ("O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC", "O_BINARY")}
+_DIR_FLAGS = os.O_RDONLY | _O["O_DIRECTORY"] | _O["O_NOFOLLOW"] | _O["O_CLOEXEC"]
+_READ_FLAGS = os.O_RDONLY | _O["O_NOFOLLOW"] | _O["O_NONBLOCK"] | _O["O_CLOEXEC"] | _O["O_BINARY"]
+# Opening relative to a folder's descriptor is what makes a path safe from links swapped in on
+# the way; where the system cannot (Windows), reads check each component by path instead.
+POSIX_SAFE = fcntl is not None and {os.open, os.stat, os.unlink, os.mkdir} <= os.supports_dir_fd
 
 
 # ---------------------------------------------------------------- errors
@@ -148,7 +156,7 @@ def _parts(relative: str | os.PathLike) -> list[str]:
 def _open_root(root: str | os.PathLike) -> int:
     """A descriptor of the package folder itself (which may be reached through links)."""
     try:
-        return os.open(os.fspath(root), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        return os.open(os.fspath(root), os.O_RDONLY | _O["O_DIRECTORY"] | _O["O_CLOEXEC"])
     except FileNotFoundError:
         raise MissingFile(os.fspath(root), "no such package folder") from None
     except NotADirectoryError:
@@ -216,6 +224,10 @@ def _identity(st: os.stat_result) -> tuple:
 
 @contextlib.contextmanager
 def _open_regular(root: str | os.PathLike, relative: str, limit: int) -> Iterator[tuple[int, os.stat_result]]:
+    if not POSIX_SAFE:
+        with _open_regular_by_path(root, relative, limit) as opened:
+            yield opened
+        return
     parts = _parts(relative)
     rel = "/".join(parts)
     root_fd = _open_root(root)
@@ -235,6 +247,42 @@ def _open_regular(root: str | os.PathLike, relative: str, limit: int) -> Iterato
             raise StorageError(rel, f"cannot read file: {_os_message(exc)}") from None
     finally:
         os.close(dir_fd)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(rel, f"is {_kind(st.st_mode)}; package files must be regular files inside the package")
+        if st.st_size > limit:
+            raise FileTooLarge(rel, f"is {_size_text(st.st_size)}; the limit for this file is {_size_text(limit)}")
+        yield fd, st
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _open_regular_by_path(root: str | os.PathLike, relative: str, limit: int) -> Iterator[tuple[int, os.stat_result]]:
+    """The same checks by path, for systems that cannot open relative to a folder (Windows)."""
+    parts = _parts(relative)
+    rel = "/".join(parts)
+    base = os.fspath(root)
+    if not os.path.isdir(base):
+        raise MissingFile(base, "no such package folder")
+    current = base
+    for depth, name in enumerate(parts):
+        current = os.path.join(current, name)
+        try:
+            mode = os.lstat(current).st_mode
+        except FileNotFoundError:
+            raise MissingFile(rel, "file not found" if depth == len(parts) - 1 else f"folder {'/'.join(parts[:depth + 1])}/ does not exist") from None
+        except OSError as exc:
+            raise StorageError(rel, f"cannot read file: {_os_message(exc)}") from None
+        if depth < len(parts) - 1 and not stat.S_ISDIR(mode):
+            raise NotARegularFile(rel, f"{'/'.join(parts[:depth + 1])} is {_kind(mode)}, not a folder inside the package")
+        if depth == len(parts) - 1 and not stat.S_ISREG(mode):
+            raise NotARegularFile(rel, f"is {_kind(mode)}; package files must be regular files inside the package")
+    try:
+        fd = os.open(current, _READ_FLAGS)
+    except OSError as exc:
+        raise StorageError(rel, f"cannot read file: {_os_message(exc)}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -277,7 +325,9 @@ def read_bytes(root: str | os.PathLike, relative: str, *, limit: int = MAX_TABLE
             raise FileTooLarge(relative, f"grew past the limit for this file ({_size_text(limit)}) while being read")
         watched = _watch.get()
         if watched is not None:
-            watched[os.path.join(_key(root), relative)] = _identity(st)
+            path, identity = os.path.join(_key(root), relative), _identity(st)
+            # A file read twice in two states is a change even if it stays as it is now.
+            watched[path] = identity if watched.get(path, identity) == identity else ("read in two states",)
     parts = [c for c in chunks if c]
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
@@ -554,9 +604,11 @@ def package_lock(root: str | os.PathLike, *, timeout: float | None = None) -> It
         finally:
             _HELD[key] -= 1
         return
+    if not POSIX_SAFE:
+        raise StorageError(os.fspath(root), "writing a package needs a POSIX system (Linux, macOS, or WSL on Windows); nothing was written")
     root_fd = _open_root(root)
     try:
-        fd = os.open(LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666, dir_fd=root_fd)
+        fd = os.open(LOCK_NAME, os.O_RDWR | os.O_CREAT | _O["O_NOFOLLOW"] | _O["O_CLOEXEC"], 0o666, dir_fd=root_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise NotARegularFile(LOCK_NAME, "is a symbolic link; remove it") from None
@@ -627,7 +679,7 @@ def _temp_name() -> str:
 
 def _write_temp(dir_fd: int, data: bytes, mode: int) -> str:
     name = _temp_name()
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O["O_NOFOLLOW"] | _O["O_CLOEXEC"], 0o600, dir_fd=dir_fd)
     try:
         _write_all(fd, data)
         os.fchmod(fd, mode)  # the mode the file would normally get, not 0600

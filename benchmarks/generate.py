@@ -146,9 +146,24 @@ def generate(n_events: int, out: Path, errors: int = 0, seed: int = 1) -> dict:
     }
     retired = {"retired_id": np.array([], dtype=object), "replaced_by": np.array([], dtype=object),
                "retired_on": np.array([], dtype=object), "reason": np.array([], dtype=object)}
+    # a reference checklist: one entry per 100 events, each covered by its event
+    listed = np.arange(0, n_events, 100)
+    n_listed = len(listed)
+    checklist = {
+        "entry_id": np.array([f"ck-2019-entry-{i:08d}" for i in range(n_listed)], dtype=object),
+        "title": np.array([f"Notable event {i}" for i in range(n_listed)], dtype=object),
+        "date": np.full(n_listed, "2019", dtype=object),
+        "kind": pick(rng, vocab("control_domain"), n_listed),
+        "overview_url": np.array([f"https://example.org/overview/{i}" for i in range(n_listed)], dtype=object),
+        "overview_title": np.full(n_listed, "Year in review", dtype=object),
+        "overview_kind": pick(rng, vocab("overview_kind"), n_listed),
+        "event_id": event_id[listed].astype(object),
+        "coverage": np.full(n_listed, "covered", dtype=object),
+        "reason": np.full(n_listed, None, dtype=object),
+    }
     tables = {"events": events, "actors": actors, "measures": measures, "sources": sources,
               "event_actors": event_actors, "event_measures": event_measures, "event_sources": event_sources,
-              "figures": figures, "retired_ids": retired}
+              "figures": figures, "checklist": checklist, "retired_ids": retired}
     injected = inject(tables, errors, rng, n_actors) if errors else {}
     for name, columns in tables.items():
         write(out / "data" / f"{name}.csv", columns)

@@ -43,6 +43,38 @@ def _block(title: str, frame: pl.DataFrame, key: str, value: str) -> list[str]:
     return lines
 
 
+CHINESE = ("zh-Hans", "zh-Hant")
+
+
+def coverage_lines(contract: Contract, tables: dict[str, pl.DataFrame] | None = None) -> list[str]:
+    """Checklist recall and language shares: how complete the events are, and how first-hand."""
+    def frame(name: str) -> pl.DataFrame | None:
+        if name not in contract.tables:
+            return None
+        given = (tables or {}).get(name)
+        return given if given is not None else read_table(contract, contract.table(name)).frame
+
+    lines: list[str] = []
+    checklist = frame("checklist")
+    if checklist is not None and checklist.height:
+        status = checklist.with_columns(pl.col("coverage").cast(pl.String))
+        covered = status.filter(pl.col("coverage") == "covered").height
+        lines.append(f"checklist of notable events: {covered} of {status.height} covered ({covered / status.height:.0%})")
+        for code, n in status.group_by("coverage").len().sort("coverage").iter_rows():
+            if code != "covered":
+                lines.append(f"  left out, {code.replace('_', ' ')}: {n}")
+    events, links, sources = frame("events"), frame("event_sources"), frame("sources")
+    if events is not None and links is not None and sources is not None and events.height:
+        languages = sources.with_columns(pl.col("language").cast(pl.String))
+        chinese = languages.filter(pl.col("language").is_in(CHINESE)).select("source_id")
+        with_chinese = links.join(chinese, on="source_id", how="semi")["event_id"].n_unique()
+        lines.append(f"events citing a Chinese-language source: {with_chinese} of {events.height} ({with_chinese / events.height:.0%})")
+        lines.append("sources by language:")
+        for language, n in languages.group_by("language").len().sort(["len", "language"], descending=[True, False]).iter_rows():
+            lines.append(f"  {language:<8} {n:>7,} ({n / languages.height:.0%})")
+    return lines
+
+
 def summary_text(contract: Contract, tables: dict[str, pl.DataFrame] | None = None) -> str:
     """The summary as plain text, as `infocontrols info` prints it and the README shows it."""
     frames = summary_frames(contract, tables)
@@ -51,4 +83,5 @@ def summary_text(contract: Contract, tables: dict[str, pl.DataFrame] | None = No
     if "by_year" in frames:
         lines += _block("events by year:", frames["by_year"], "year", "events")
         lines += _block("events by control domain:", frames["by_domain"], "control_domain", "events")
+    lines += coverage_lines(contract, tables)
     return "\n".join(lines) + "\n"

@@ -100,6 +100,7 @@ FIG001 = _rule("FIG001", ERROR, "No two figures repeat the same event, quantity,
 FIG002 = _rule("FIG002", ERROR, "The figures of one quantity of one event share metric and unit, so their values can be compared.")
 SRC008 = _rule("SRC008", ERROR, "published_on is given unless published_on_basis is 'none', and is empty when it is; a date taken from the URL appears in the URL.")
 SCOPE001 = _rule("SCOPE001", ERROR, "An event takes place in a scope country (schema/package.json: CN, HK, MO), or is a foreign_response, or a Chinese actor takes part in it.")
+CHK001 = _rule("CHK001", ERROR, "A checklist entry is covered exactly when it names an event; an entry not covered says why (reason).")
 KEY007 = _rule("KEY007", ERROR, "No ID ends on a function word ('of', 'for', 'and', ...), the mark of a slug cut off mid-phrase.")
 TXT001 = _rule("TXT001", ERROR, "Text is in Unicode normal form NFC (fixed by `infocontrols fmt`).")
 TXT002 = _rule("TXT002", ERROR, "Text has no control characters, bidirectional overrides or zero-width characters.")

@@ -619,6 +619,23 @@ def source_publication_dates(ctx: Context) -> Iterable[Finding]:
             yield finding(F.SRC008, file, line(r), "published_on_basis", r["published_on"], f"published_on_basis is 'url' but the URL shows no year {r['published_on'].year}")
 
 
+# ---------------------------------------------------------------- coverage checklist
+@one_table_rule("checklist")
+def checklist_entries(ctx: Context) -> Iterable[Finding]:
+    """CHK001: covered entries name their event; the others say why they are left out."""
+    checklist = ctx.frame("checklist")
+    if checklist is None:
+        return
+    file = ctx.file("checklist")
+    covered = pl.col("coverage") == "covered"
+    for r in rows(checklist, covered & pl.col("event_id").is_null(), "entry_id"):
+        yield finding(F.CHK001, file, line(r), "event_id", r["entry_id"], f"entry {r['entry_id']!r} is 'covered' but names no event: give the event_id that records it")
+    for r in rows(checklist, ~covered & pl.col("event_id").is_not_null(), "entry_id", "coverage"):
+        yield finding(F.CHK001, file, line(r), "coverage", r["coverage"], f"entry {r['entry_id']!r} names an event but its coverage is {r['coverage']!r}: set it to 'covered'")
+    for r in rows(checklist, ~covered & pl.col("reason").is_null(), "entry_id", "coverage"):
+        yield finding(F.CHK001, file, line(r), "reason", r["coverage"], f"entry {r['entry_id']!r} is not covered ({r['coverage']}): say why in reason")
+
+
 # ---------------------------------------------------------------- scope
 @hand_rule
 def scope(ctx: Context) -> Iterable[Finding]:

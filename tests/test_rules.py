@@ -374,6 +374,12 @@ def m_str(kind):
     return mutate
 
 
+def m_chk001(pkg):
+    """A covered entry that names no event (each branch is tested in test_checklist_rule_branches)."""
+    index = pkg.find("checklist", "coverage", "covered")
+    return "data/checklist.csv", pkg.set_cell("checklist", index, "event_id", "")
+
+
 CASES = {
     "REQ001": m_req001, "KEY001": m_key001, "KEY002": m_key002, "UNQ001": m_unq001, "PAT001": m_pat001,
     "VOC001": m_voc001, "RNG001": m_rng001, "VOC002": m_voc002, "KEY003": m_key003, "KEY004": m_key004,
@@ -384,7 +390,7 @@ CASES = {
     "EVD004": m_evd004, "CIT001": m_cit001, "CIT002": m_cit002, "FIG001": m_fig001, "FIG002": m_fig002,
     "SRC008": m_src008, "KEY007": m_key007, "SCOPE001": m_scope001, "TXT001": m_txt001,
     "TXT002": m_txt002, "TXT003": m_txt003, "TXT004": m_txt004, "ISO001": m_iso001, "ISO002": m_iso002,
-    "ISO003": m_iso003, "ORD001": m_ord001, "DESC001": m_desc001,
+    "ISO003": m_iso003, "ORD001": m_ord001, "DESC001": m_desc001, "CHK001": m_chk001,
     **{f"STR{n:03d}": m_str(f"STR{n:03d}") for n in range(1, 13)},
 }
 
@@ -507,3 +513,16 @@ def test_events_abroad_are_in_scope_as_foreign_responses_or_with_a_chinese_actor
     assert [f.line for f in package.validate().by_rule("SCOPE001")] == [line]
     package.set_cell("events", i, "event_type", "foreign_response")
     assert not package.validate().by_rule("SCOPE001")
+
+
+@pytest.mark.parametrize("change, column", [
+    ({"event_id": ""}, "event_id"),                                        # covered, but no event named
+    ({"coverage": "out_of_scope", "reason": "not a control"}, "coverage"), # an event named, yet not covered
+    ({"coverage": "insufficient_sources", "event_id": "", "reason": ""}, "reason"),  # left out without a reason
+])
+def test_checklist_rule_branches(package, change, column):
+    index = package.find("checklist", "coverage", "covered")
+    for field, value in change.items():
+        line = package.set_cell("checklist", index, field, value)
+    hits = package.validate().by_rule("CHK001")
+    assert [(h.file, h.line, h.column) for h in hits] == [("data/checklist.csv", line, column)]

@@ -46,7 +46,8 @@ def test_a_lookahead_pattern_is_enforced(package):
     edit_schema(package, *set_constraint("events", "country", "pattern", "^(?!CN)[A-Z]{2}$"))
     report = package.validate()
     hits = report.by_rule("PAT001")
-    assert len(hits) == len(package.rows("events")) - 1, "every row is CN, which the pattern forbids"
+    countries = [r[package.rows("events")[0].index("country")] for r in package.rows("events")[1:]]
+    assert len(hits) == countries.count("CN") > 0, "every CN row breaks the pattern, and no other"
     assert hits[0].file == "data/events.csv" and hits[0].line == 2 and "does not match the pattern ^(?!CN)[A-Z]{2}$" in hits[0].message
 
 
@@ -65,7 +66,8 @@ def test_a_pattern_matches_the_whole_cell(package):
 def test_an_enum_without_a_vocabulary_is_enforced(package):
     edit_schema(package, *set_constraint("events", "country", "enum", ["TW", "HK"]))
     hits = package.validate().by_rule("VOC001")
-    assert len(hits) == len(package.rows("events")) - 1 and "not one of the values schema/events.json allows" in hits[0].message
+    countries = [r[package.rows("events")[0].index("country")] for r in package.rows("events")[1:]]
+    assert len(hits) == sum(c not in ("TW", "HK") for c in countries) > 0 and "not one of the values schema/events.json allows" in hits[0].message
 
 
 def test_an_enum_narrower_than_its_vocabulary_is_enforced(package):

@@ -122,3 +122,19 @@ def test_release_workflow_runs_the_tests_and_attaches_the_assets():
     assert "infocontrols release assets dist --tag" in workflow
     for asset in ("dist/*.zip", "dist/*.sqlite", "dist/croissant.json", "dist/SHA256SUMS"):
         assert asset in workflow
+
+
+def test_record_changes_counts_a_rename_through_retired_ids_as_the_diff_does(tmp_path, package):
+    root = package.root
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "v1")
+    git(root, "tag", "v1")
+    old_id = package.cell("figures", 0, "figure_id")
+    package.set_cell("figures", 0, "figure_id", old_id + "-renamed")
+    retired = package.rows("retired_ids")
+    retired.append([old_id, old_id + "-renamed", "2026-12-02", "renamed in a test"])
+    package.write_rows("retired_ids", retired)
+    changes = {c.table: c for c in record_changes("v1", root=root)}
+    assert changes["figures"] == TableChanges("figures", 0, 0, 0, renamed=1)
+    assert "- figures: 0 added, 0 changed, 0 removed, 1 renamed" in changes_markdown(list(changes.values()), "v1")

@@ -19,12 +19,10 @@ Example:
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import os
 import re
-import subprocess
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -156,62 +154,40 @@ def release_assets(outdir: str | Path, root: str | Path | None = None, tag: str 
 # ---------------------------------------------------------------- record counts for the CHANGELOG
 @dataclass(frozen=True)
 class TableChanges:
-    """Records of one table added, changed and removed between two revisions."""
+    """Records of one table added, changed, removed, renamed and retired between two revisions."""
 
     table: str
     added: int
     changed: int
     removed: int
+    renamed: int = 0
+    retired: int = 0
 
     @property
     def any(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
-
-
-def _keyed_rows(text: str, key: tuple[str, ...]) -> dict[tuple, dict]:
-    rows = {}
-    for row in csv.DictReader(io.StringIO(text, newline="")):
-        rows[tuple(row.get(k, "") for k in key)] = row
-    return rows
-
-
-def _git_show(root: Path, ref: str, path: str) -> str | None:
-    """The file at ``ref``, or None if it did not exist there."""
-    try:
-        result = subprocess.run(["git", "-C", str(root), "show", f"{ref}:./{path}"], capture_output=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ReleaseError(f"cannot run git: {exc}") from None
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip()
-        if "does not exist" in message or "exists on disk, but not in" in message:
-            return None
-        raise ReleaseError(f"--since {ref}: {message.splitlines()[0] if message else 'git show failed'}")
-    return result.stdout.decode("utf-8")
+        return bool(self.added or self.changed or self.removed or self.renamed or self.retired)
 
 
 def record_changes(since: str, root: str | Path | None = None) -> list[TableChanges]:
-    """Per table: records added, changed (same key, other values) and removed since git ``since``.
+    """Per table: the record counts of ``infocontrols diff`` between git ``since`` and the working tree.
 
-    Rows are matched by primary key; a field added or removed by the schema counts as a
-    change only where a value differs.
+    The counting is :func:`infocontrols.diff.diff_versions`'s (rows matched by primary key;
+    renames and retirements through ``retired_ids``), so the CHANGELOG and a pull request's
+    summary can never count differently.
 
     Example:
         >>> record_changes("v0.1.0")[0]                       # doctest: +SKIP
-        TableChanges(table='events', added=12, changed=3, removed=0)
+        TableChanges(table='events', added=12, changed=3, removed=0, renamed=0, retired=0)
     """
+    from .diff import DiffError, diff_versions
     from .load import contract as contract_at
 
     contract = contract_at(root)
-    out = []
-    for table in contract.tables.values():
-        key = table.primary_key
-        now = _keyed_rows((contract.root / table.path).read_text(encoding="utf-8"), key)
-        old_text = _git_show(contract.root, since, table.path)
-        then = _keyed_rows(old_text, key) if old_text is not None else {}
-        common = now.keys() & then.keys()
-        changed = sum(1 for k in common if {f: v for f, v in now[k].items() if v} != {f: v for f, v in then[k].items() if v})
-        out.append(TableChanges(table.name, len(now.keys() - then.keys()), changed, len(then.keys() - now.keys())))
-    return out
+    try:
+        changes = diff_versions(since, str(contract.root), repo=contract.root)
+    except DiffError as exc:
+        raise ReleaseError(f"--since {since}: {exc}") from None
+    return [TableChanges(t.table, **t.counts()) for t in changes.tables]
 
 
 def changes_markdown(changes: list[TableChanges], since: str) -> str:
@@ -223,7 +199,10 @@ def changes_markdown(changes: list[TableChanges], since: str) -> str:
         - events: 2 added, 1 changed, 0 removed
     """
     lines = [f"Records since {since}:"]
-    lines += [f"- {c.table}: {c.added:,} added, {c.changed:,} changed, {c.removed:,} removed" for c in changes if c.any]
+    for c in changes:
+        if c.any:
+            extra = "".join(f", {n:,} {what}" for what, n in (("renamed", c.renamed), ("retired", c.retired)) if n)
+            lines.append(f"- {c.table}: {c.added:,} added, {c.changed:,} changed, {c.removed:,} removed{extra}")
     if len(lines) == 1:
         lines.append("- no record changed")
     return "\n".join(lines)

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import storage
+from .add_format import ASSIGNED
 from .contract import Contract, Table
 from .ids import content_slug, event_slug
 from .lookalike import odd_characters, skeleton
@@ -68,14 +69,7 @@ MAX_PROBLEMS = 50  # errors listed before "+N more"
 
 # The nested form. Every key of a record is a field of its table (same name), except the few
 # that link records together; so a column added to a schema is accepted here without a change.
-# Fields `add` fills itself are never given.
-ASSIGNED = {
-    "events": {"event_id"},
-    "actors": {"actor_id", "parent_actor_id"},
-    "measures": {"measure_id", "authority_actor_id"},
-    "sources": {"source_id", "accessed_on"},
-    "figures": {"figure_id", "event_id", "source_id"},
-}
+# Fields `add` fills itself are never given (ASSIGNED, defined once with the input's JSON Schema).
 LINKING = {  # record kind -> (link table whose other fields the record carries, extra keys)
     "events": (None, ("id",)),
     "actors": ("event_actors", ("parent",)),

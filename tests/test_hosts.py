@@ -166,7 +166,7 @@ def add_host_row(pkg, host, outlet, kind, note=""):
 def test_host001_fires_for_an_unlisted_host(package):
     line = package.set_cell("sources", 0, "url", "https://www.unlisted-host.example.net/x")
     [hit] = package.validate().by_rule("HOST001")
-    assert (hit.file, hit.line, hit.column, hit.value) == ("data/sources.csv", line, "url", "https://www.unlisted-host.example.net/x")
+    assert (hit.file, hit.line, hit.column, hit.value) == ("data/sources.csv", line, "url", "unlisted-host.example.net")
     assert "host 'unlisted-host.example.net' is not in schema/hosts.csv: add a row" in hit.message and hit.severity == "error"
 
 

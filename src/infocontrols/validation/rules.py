@@ -477,7 +477,8 @@ def source_url_hosts(ctx: Context) -> Iterable[Finding]:
 
     sources = ctx.frame("sources")
     if sources is not None and "url" in sources.columns:
-        ctx.carry["url_hosts"] = sources.select(pl.col("url").str.extract(URL_HOST_PATTERN, 1).alias("_raw_host"), "url").with_row_index("_row")
+        # Categorical: a package has far fewer hosts than sources, so this stays small.
+        ctx.carry["url_hosts"] = sources.select(pl.col("url").str.extract(URL_HOST_PATTERN, 1).alias("_raw_host")).with_row_index("_row")
     return ()
 
 
@@ -506,6 +507,7 @@ def hosts(ctx: Context) -> Iterable[Finding]:
     if sources is None or raw is None:
         return
     cover = {}
+    raw = raw.with_columns(pl.col("_raw_host").cast(pl.String))
     for value in raw["_raw_host"].drop_nulls().unique().to_list():
         host = normal_host(value)
         cover[value] = (host or None, covering_host(host, listed))
@@ -525,7 +527,7 @@ def hosts(ctx: Context) -> Iterable[Finding]:
     )
     src_file = ctx.file("sources")
     for r in checked.filter(pl.col("_host").is_not_null() & pl.col("_listed").is_null()).to_dicts():
-        yield finding(F.HOST001, src_file, line(r), "url", r["url"], f"host {r['_host']!r} is not in {file}: add a row for it (host, outlet, kind, note), or for a parent domain that covers it (CONTRIBUTING.md, 'Add a host')")
+        yield finding(F.HOST001, src_file, line(r), "url", r["_host"], f"host {r['_host']!r} is not in {file}: add a row for it (host, outlet, kind, note), or for a parent domain that covers it (CONTRIBUTING.md, 'Add a host')")
     wrong = pl.col("_kind").is_in(list(CHECKED_KINDS)) & pl.col("outlet").is_not_null() & (pl.col("outlet") != pl.col("_outlet"))
     for r in checked.filter(wrong.fill_null(False)).to_dicts():
         yield finding(F.HOST002, src_file, line(r), "outlet", r["outlet"], f"outlet {r['outlet']!r} but {file} maps host {r['_listed']!r} to {r['_outlet']!r}: {_outlet_hint(r['outlet'], r['_outlet'])} (whose text the page carries goes in original_outlet; if the host's outlet is wrong, change its row in {file})")

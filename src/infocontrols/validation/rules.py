@@ -477,7 +477,6 @@ def source_url_hosts(ctx: Context) -> Iterable[Finding]:
 
     sources = ctx.frame("sources")
     if sources is not None and "url" in sources.columns:
-        # Categorical: a package has far fewer hosts than sources, so this stays small.
         ctx.carry["url_hosts"] = sources.select(pl.col("url").str.extract(URL_HOST_PATTERN, 1).alias("_raw_host")).with_row_index("_row")
     return ()
 
@@ -507,7 +506,6 @@ def hosts(ctx: Context) -> Iterable[Finding]:
     if sources is None or raw is None:
         return
     cover = {}
-    raw = raw.with_columns(pl.col("_raw_host").cast(pl.String))
     for value in raw["_raw_host"].drop_nulls().unique().to_list():
         host = normal_host(value)
         cover[value] = (host or None, covering_host(host, listed))

@@ -14,6 +14,8 @@ in unit tests.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import shutil
 import statistics
@@ -31,7 +33,7 @@ def events(n: int) -> list[dict]:
     out = []
     for i in range(n):
         day = f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}"
-        url = f"https://example.org/bench/{i}"
+        url = f"https://news.example.org/bench/{i}"
         out.append({
             "title": f"Benchmark event {i}",
             "summary": "A synthetic event for the add benchmark.",
@@ -46,7 +48,7 @@ def events(n: int) -> list[dict]:
             "sources": [
                 {"url": url, "title": f"Report {i}", "outlet": "Example News", "outlet_type": "newspaper",
                  "language": "en", "published_on": day, "published_on_basis": "page", "stance": "supports"},
-                {"url": url + "/follow-up", "title": f"Follow-up {i}", "outlet": "Example Wire", "outlet_type": "wire_service",
+                {"url": f"https://wire.example.org/bench/{i}/follow-up", "title": f"Follow-up {i}", "outlet": "Example Wire", "outlet_type": "wire_service",
                  "language": "en", "published_on": day, "published_on_basis": "page", "stance": "supports"},
             ],
             "figures": [{"quantity": "accounts-closed", "metric": "accounts_affected", "value": 100 + i, "unit": "count", "qualifier": "exact",
@@ -61,6 +63,14 @@ def fresh_package(folder: Path) -> Path:
     for name in ("data", "schema"):
         shutil.copytree(REPO / name, folder / name)
     shutil.copy2(REPO / "datapackage.json", folder / "datapackage.json")
+    # The benchmark's two outlets get their hosts, as a contributor adds them before `add`.
+    hosts = folder / "schema" / "hosts.csv"
+    rows = list(csv.reader(io.StringIO(hosts.read_text(encoding="utf-8"))))
+    rows[1:] = sorted(rows[1:] + [["news.example.org", "Example News", "outlet_site", "Benchmark host."],
+                                  ["wire.example.org", "Example Wire", "outlet_site", "Benchmark host."]])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    hosts.write_text(out.getvalue(), encoding="utf-8")
     return folder
 
 

@@ -161,12 +161,16 @@ def generate(n_events: int, out: Path, errors: int = 0, seed: int = 1) -> dict:
         "coverage": np.full(n_listed, "covered", dtype=object),
         "reason": np.full(n_listed, None, dtype=object),
     }
+    # every source is on one host, a platform (many publishers), so its sources may name any outlet
+    hosts = {"host": np.array(["example.org"], dtype=object), "outlet": np.array(["Example platform"], dtype=object),
+             "kind": np.array(["platform"], dtype=object), "note": np.array(["The host of the synthetic sources."], dtype=object)}
     tables = {"events": events, "actors": actors, "measures": measures, "sources": sources,
               "event_actors": event_actors, "event_measures": event_measures, "event_sources": event_sources,
-              "figures": figures, "checklist": checklist, "retired_ids": retired}
+              "figures": figures, "checklist": checklist, "retired_ids": retired, "hosts": hosts}
     injected = inject(tables, errors, rng, n_actors) if errors else {}
+    paths = {r["name"]: r["path"] for r in json.loads((REPO / "schema" / "package.json").read_text(encoding="utf-8"))["resources"]}
     for name, columns in tables.items():
-        write(out / "data" / f"{name}.csv", columns)
+        write(out / paths.get(name, f"data/{name}.csv"), columns)
     metadata = json.loads((REPO / "schema" / "package.json").read_text(encoding="utf-8"))
     metadata["name"] = "infocontrols-synthetic"
     metadata["title"] = f"Synthetic InfoControls package ({n_events:,} events)"
@@ -283,6 +287,10 @@ def inject(t: dict, k: int, rng, n_actors: int) -> dict:
     for j in chosen:
         so["url"][j] = so["url"][j - 1]
     mark("UNQ001", "data/sources.csv", chosen)
+    chosen = source_rows(k)
+    for j in chosen:
+        so["url"][j] = f"https://unlisted.example.net/news/{j}"
+    mark("HOST001", "data/sources.csv", chosen)
     # figures
     chosen = rows(k, len(fi["figure_id"]))
     for i in chosen:

@@ -13,7 +13,8 @@ import pytest
 import infocontrols as ic
 from infocontrols.contract import Contract
 from infocontrols.export_sqlite import (
-    SQLITE_TYPES, VIEW, ExportError, export_sqlite, fts_table, full_text_columns, vocabulary_table,
+    SOURCE_HOST_COLUMNS, SQLITE_TYPES, VIEW, ExportError, derived_columns, export_sqlite, fts_table, full_text_columns,
+    vocabulary_table,
 )
 
 from conftest import ROOT, arrow_rows
@@ -43,6 +44,9 @@ def foreign_keys(db, table: str) -> set[tuple]:
 def test_every_table_has_its_declared_columns_types_and_primary_key(db):
     for table in CONTRACT.tables.values():
         info = db.execute('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', (table.name,)).fetchall()
+        derived = list(derived_columns(CONTRACT, table))  # sources: host, host_kind, attribution (tests/test_hosts.py)
+        assert derived == (list(SOURCE_HOST_COLUMNS) if table.name == "sources" else [])
+        info = info[: len(info) - len(derived)]
         assert [r[0] for r in info] == table.field_names, table.name
         assert [r[1] for r in info] == [SQLITE_TYPES.get(f.type, "TEXT") for f in table.fields], table.name
         assert [bool(r[2]) for r in info] == [f.required for f in table.fields], table.name
@@ -62,6 +66,8 @@ def test_foreign_keys_are_declared_and_all_resolve(db):
     for table in CONTRACT.tables.values():
         expected = {(fk.fields, fk.reference_table, fk.reference_fields) for fk in table.foreign_keys}
         expected |= {((f.name,), vocabulary_table(f.vocabulary), ("code",)) for f in table.fields if f.vocabulary}
+        if derived_columns(CONTRACT, table):
+            expected |= {(("host",), "hosts", ("host",)), (("host_kind",), vocabulary_table("host_kind"), ("code",))}
         assert foreign_keys(db, table.name) == expected, table.name
 
 
@@ -117,7 +123,7 @@ def test_events_wide_view_matches_ic_events_wide(db):
     assert len(view) == len(wide) == len(arrow_rows("events"))
     for _, expected in wide.iterrows():
         row = view[expected["event_id"]]
-        for column in ("actor_ids", "actor_names", "actor_roles", "measure_ids", "measure_names", "source_ids", "source_urls"):
+        for column in ("actor_ids", "actor_names", "actor_roles", "measure_ids", "measure_names", "source_ids", "source_urls", "source_attributions"):
             assert json.loads(row[column]) == [str(v) for v in expected[column]], (expected["event_id"], column)
         figures = json.loads(row["figures"])
         assert [{**f, "value": float(f["value"])} for f in figures] == [

@@ -24,12 +24,12 @@ NEW = {
     "actors": [{"name": "Cyberspace Administration of China", "actor_type": "government_agency", "role": "authority"},
                {"name": "Test Platform Co", "name_zh": "测试平台", "actor_type": "company", "role": "target", "country": "CN"}],
     "measures": [{"name": "Self-media rectification campaign (2018)", "relation": "enforces"}],
-    "sources": [{"url": "https://example.org/test-fine", "title": "Platform fined", "outlet": "Example News",
+    "sources": [{"url": "https://www.caixinglobal.com/test-fine", "title": "Platform fined", "outlet": "Caixin Global",
                  "outlet_type": "newspaper", "language": "en", "published_on": "2019-03-05", "published_on_basis": "page",
                  "stance": "supports"},
                 {"url": "http://chinascope.org/archives/16764", "stance": "context"}],
     "figures": [{"quantity": "platform-fine", "metric": "fine_amount", "value": 50000, "unit": "cny", "qualifier": "exact",
-                 "source_url": "https://example.org/test-fine", "notes": "fine"}],
+                 "source_url": "https://www.caixinglobal.com/test-fine", "notes": "fine"}],
 }
 
 
@@ -102,16 +102,16 @@ def test_cli_add_then_validate(root, tmp_path):
 
 def test_slug_collisions_get_a_suffix_never_a_reused_id(root):
     first = add_events(root, [NEW], "2026-11-28")
-    second = add_events(root, [event(title=NEW["title"] + " again", sources=[dict(NEW["sources"][0], url="https://example.org/again")],
+    second = add_events(root, [event(title=NEW["title"] + " again", sources=[dict(NEW["sources"][0], url="https://www.caixinglobal.com/again")],
                                      figures=[])], "2026-11-28")
     assert second[0] == first[0] + "-again"
-    third = add_events(root, [event(title="Test regulator fines a platform!", sources=[dict(NEW["sources"][0], url="https://example.org/3")], figures=[])], "2026-11-28")
+    third = add_events(root, [event(title="Test regulator fines a platform!", sources=[dict(NEW["sources"][0], url="https://www.caixinglobal.com/3")], figures=[])], "2026-11-28")
     assert third[0] == first[0] + "-2"
 
 
 def test_a_parent_defined_later_in_the_file_is_set(root):
     child = {"name": "Test Platform Subsidiary", "actor_type": "company", "role": "target", "country": "CN", "parent": "Test Platform Co"}
-    later = event(title="Another test event", actors=[child], sources=[dict(NEW["sources"][0], url="https://example.org/other")], figures=[])
+    later = event(title="Another test event", actors=[child], sources=[dict(NEW["sources"][0], url="https://www.caixinglobal.com/other")], figures=[])
     add_events(root, [later, NEW], "2026-11-28")
     by_name = {r["name"]: r for r in rows(root, "actors")}
     assert by_name["Test Platform Subsidiary"]["parent_actor_id"] == by_name["Test Platform Co"]["actor_id"]
@@ -119,9 +119,9 @@ def test_a_parent_defined_later_in_the_file_is_set(root):
 
 # --------------------------------------------------------------- refused: nothing written, a true message
 def test_bad_input_changes_nothing(root, tmp_path):
-    bad = event(title="Second test event", figures=[dict(NEW["figures"][0], source_url="https://example.org/not-a-source")])
+    bad = event(title="Second test event", figures=[dict(NEW["figures"][0], source_url="https://www.caixinglobal.com/not-a-source")])
     stderr = refused(root, tmp_path, [NEW, bad])
-    assert "infocontrols add: events.json: events[1].figures[0].source_url: 'https://example.org/not-a-source' is not among" in stderr
+    assert "infocontrols add: events.json: events[1].figures[0].source_url: 'https://www.caixinglobal.com/not-a-source' is not among" in stderr
 
 
 def test_a_bad_value_is_named_by_its_json_path_before_any_row_is_built(root, tmp_path):

@@ -219,7 +219,7 @@ def test_two_adds_at_once_lose_no_batch(tmp_path):
     root = copy_package(tmp_path / "pkg")
     batches = []
     for n in range(2):
-        records = [event(title=f"Concurrent batch {n} event {k}", sources=[dict(NEW["sources"][0], url=f"https://example.org/b{n}/{k}")],
+        records = [event(title=f"Concurrent batch {n} event {k}", sources=[dict(NEW["sources"][0], url=f"https://www.caixinglobal.com/b{n}/{k}")],
                          figures=[]) for k in range(20)]
         path = tmp_path / f"batch{n}.json"
         path.write_text(json.dumps(records), encoding="utf-8")
@@ -241,7 +241,7 @@ def test_two_adds_with_a_short_timeout_never_claim_what_did_not_happen(tmp_path)
     paths = []
     for n in range(2):
         path = tmp_path / f"batch{n}.json"
-        path.write_text(json.dumps([event(title=f"Racing batch {n}", sources=[dict(NEW["sources"][0], url=f"https://example.org/race/{n}")],
+        path.write_text(json.dumps([event(title=f"Racing batch {n}", sources=[dict(NEW["sources"][0], url=f"https://www.caixinglobal.com/race/{n}")],
                                           figures=[])]), encoding="utf-8")
         paths.append(path)
     env = {**os.environ, "INFOCONTROLS_LOCK_TIMEOUT": "0.05"}

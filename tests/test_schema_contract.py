@@ -35,6 +35,12 @@ def field(schema: dict, name: str) -> dict:
     return next(f for f in schema["fields"] if f["name"] == name)
 
 
+def countries(package) -> list[str]:
+    """The events' country codes (most are CN; Hong Kong and Macau events have their own)."""
+    rows = package.rows("events")
+    return [r[rows[0].index("country")] for r in rows[1:]]
+
+
 def set_constraint(table: str, name: str, key: str, value):
     def change(schema):
         field(schema, name).setdefault("constraints", {})[key] = value
@@ -46,8 +52,7 @@ def test_a_lookahead_pattern_is_enforced(package):
     edit_schema(package, *set_constraint("events", "country", "pattern", "^(?!CN)[A-Z]{2}$"))
     report = package.validate()
     hits = report.by_rule("PAT001")
-    countries = [r[package.rows("events")[0].index("country")] for r in package.rows("events")[1:]]
-    assert len(hits) == countries.count("CN") > 0, "every CN row breaks the pattern, and no other"
+    assert len(hits) == countries(package).count("CN"), "every CN row breaks the pattern"
     assert hits[0].file == "data/events.csv" and hits[0].line == 2 and "does not match the pattern ^(?!CN)[A-Z]{2}$" in hits[0].message
 
 
@@ -66,8 +71,8 @@ def test_a_pattern_matches_the_whole_cell(package):
 def test_an_enum_without_a_vocabulary_is_enforced(package):
     edit_schema(package, *set_constraint("events", "country", "enum", ["TW", "HK"]))
     hits = package.validate().by_rule("VOC001")
-    countries = [r[package.rows("events")[0].index("country")] for r in package.rows("events")[1:]]
-    assert len(hits) == sum(c not in ("TW", "HK") for c in countries) > 0 and "not one of the values schema/events.json allows" in hits[0].message
+    outside = [c for c in countries(package) if c not in ("TW", "HK")]
+    assert len(hits) == len(outside) > 0 and "not one of the values schema/events.json allows" in hits[0].message
 
 
 def test_an_enum_narrower_than_its_vocabulary_is_enforced(package):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .contract import Contract, ContractError, default_root
-from .load import LoadError, StaleParquetWarning, disagreements, events_wide, load, vocabulary
+from .load import LoadError, StaleParquetWarning, disagreements, events_wide, load, source_hosts, vocabulary
 from .load import contract as _contract
 
 
@@ -81,6 +81,6 @@ def validate(root: str | Path | None = None):
 
 
 __all__ = [
-    "__version__", "load", "tables", "path", "package", "vocabulary", "events_wide", "disagreements",
+    "__version__", "load", "tables", "path", "package", "vocabulary", "events_wide", "source_hosts", "disagreements",
     "validate", "Contract", "ContractError", "LoadError", "StaleParquetWarning",
 ]

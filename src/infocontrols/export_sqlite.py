@@ -10,8 +10,12 @@ What the file holds, all derived from the contract (``schema/``) and the CSV:
 - an index on every foreign key that no primary key or unique index already covers;
 - full-text search (FTS5) over event titles, summaries and notes and over source titles;
 - ``events.year``, a generated column (the year of ``date_start``), for counting and facets;
+- three derived columns of ``sources`` (when the package has a hosts table): ``host``, the
+  row of ``hosts`` that covers the URL's host (a foreign key), ``host_kind``, that row's kind,
+  and ``attribution``, how the page is credited to readers: a page on a copy site reads
+  "copy on HOST of ORIGINAL's text" (:func:`infocontrols.hosts.attribution`);
 - the view ``events_wide``: one row per event with its actors, measures, supporting source
-  URLs and figures as JSON arrays, like :func:`infocontrols.events_wide`;
+  URLs (and their attributions) and figures as JSON arrays, like :func:`infocontrols.events_wide`;
 - ``package_info``: name, title, version, licence and how to cite, so a lone file says what it is.
 
 Only the standard library's ``sqlite3`` is used: data always goes through parameterised
@@ -42,6 +46,8 @@ SQLITE_TYPES = {"string": "TEXT", "date": "TEXT", "datetime": "TEXT", "integer":
 FULL_TEXT = {"events": ("title", "summary", "notes"), "sources": ("title",)}
 
 VIEW = "events_wide"
+# Columns the export adds to sources, derived from the URL and the hosts table.
+SOURCE_HOST_COLUMNS = ("host", "host_kind", "attribution")
 INFO_TABLE = "package_info"
 YEAR_COLUMN = "year"
 
@@ -96,6 +102,29 @@ def full_text_columns(contract: Contract) -> dict[str, list[str]]:
     return out
 
 
+def derived_columns(contract: Contract, table: Table) -> tuple[str, ...]:
+    """The columns the export adds to ``table`` beyond its schema's fields (besides events.year).
+
+    Example:
+        >>> derived_columns(contract, contract.table("sources"))   # doctest: +SKIP
+        ('host', 'host_kind', 'attribution')
+    """
+    if table.name == "sources" and "hosts" in contract.tables and "url" in table.field_names:
+        return SOURCE_HOST_COLUMNS
+    return ()
+
+
+def _derived_foreign_keys(contract: Contract, table: Table) -> list[tuple[str, str, str]]:
+    """(column, referenced table, referenced column) of each derived column's foreign key."""
+    if not derived_columns(contract, table):
+        return []
+    keys = [("host", "hosts", "host")]
+    kind = contract.table("hosts").field("kind") if "kind" in contract.table("hosts").field_names else None
+    if kind is not None and kind.vocabulary in contract.vocabularies:
+        keys.append(("host_kind", vocabulary_table(kind.vocabulary), "code"))
+    return keys
+
+
 def _coded_fields(contract: Contract, table: Table) -> list[tuple[str, str]]:
     """(field, vocabulary) for every coded field whose vocabulary exists."""
     return [(f.name, f.vocabulary) for f in table.fields if f.vocabulary and f.vocabulary in contract.vocabularies]
@@ -110,6 +139,8 @@ def _create_table(contract: Contract, table: Table) -> str:
         if f.unique and table.primary_key != (f.name,):
             column += " UNIQUE"
         lines.append(column)
+    for name in derived_columns(contract, table):
+        lines.append(f"{quote(name)} TEXT" + (" NOT NULL" if name == "attribution" else ""))
     if table.name == "events" and "date_start" in table.field_names and YEAR_COLUMN not in table.field_names:
         lines.append(f"{quote(YEAR_COLUMN)} INTEGER GENERATED ALWAYS AS (CAST(substr({quote('date_start')}, 1, 4) AS INTEGER)) VIRTUAL")
     if table.primary_key:
@@ -121,12 +152,15 @@ def _create_table(contract: Contract, table: Table) -> str:
         )
     for field, vocabulary in _coded_fields(contract, table):
         lines.append(f"FOREIGN KEY ({quote(field)}) REFERENCES {quote(vocabulary_table(vocabulary))} ({quote('code')})")
+    for column, other, other_column in _derived_foreign_keys(contract, table):
+        lines.append(f"FOREIGN KEY ({quote(column)}) REFERENCES {quote(other)} ({quote(other_column)})")
     return f"CREATE TABLE {quote(table.name)} (\n  " + ",\n  ".join(lines) + "\n)"
 
 
 def _foreign_keys(contract: Contract, table: Table) -> list[tuple[str, ...]]:
     """The column lists of every foreign key of ``table``, declared and vocabulary ones."""
-    return [fk.fields for fk in table.foreign_keys] + [(field,) for field, _ in _coded_fields(contract, table)]
+    return ([fk.fields for fk in table.foreign_keys] + [(field,) for field, _ in _coded_fields(contract, table)]
+            + [(column,) for column, _, _ in _derived_foreign_keys(contract, table)])
 
 
 def _indexed_prefixes(connection: sqlite3.Connection, table: str) -> list[tuple[str, ...]]:
@@ -161,8 +195,25 @@ def _rows(contract: Contract, table: Table):
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     columns = [arrow.column(name).to_pylist() for name in table.field_names]
+    if derived_columns(contract, table):
+        columns += _source_host_columns(contract, arrow)
     for row in zip(*columns):
         yield tuple(_python_value(v) for v in row)
+
+
+def _source_host_columns(contract: Contract, sources) -> list[list]:
+    """host, host_kind and attribution of each source (Arrow table), in the sources' order."""
+    import polars as pl
+
+    from .hosts import source_hosts
+    from .load import csv_to_arrow
+
+    try:
+        hosts = pl.from_arrow(csv_to_arrow(contract.table("hosts"), contract))
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    derived = source_hosts(pl.from_arrow(sources), hosts)
+    return [derived[name].to_list() for name in SOURCE_HOST_COLUMNS]
 
 
 def _create_lookups(connection: sqlite3.Connection, contract: Contract) -> None:
@@ -229,6 +280,11 @@ def events_wide_sql(contract: Contract) -> str:
         "source_urls": _list_column("event_sources", "event_id", f"j.{quote('url')}", es, ("sources", "source_id"), where=f" AND l.{quote('stance')} = 'supports'"),
         "figures": _list_column("figures", "event_id", figure, fi, objects=True),
     }
+    if derived_columns(contract, t["sources"]):  # beside each URL, how the source is credited
+        columns["source_attributions"] = _list_column(
+            "event_sources", "event_id", f"j.{quote('attribution')}", es, ("sources", "source_id"), where=f" AND l.{quote('stance')} = 'supports'"
+        )
+        columns["figures"] = columns.pop("figures")  # keep the order of ic.events_wide()
     selected = ",\n  ".join(f"{sql} AS {quote(name)}" for name, sql in columns.items())
     key = ", ".join(f"e.{quote(c)}" for c in t["events"].primary_key)
     return f"CREATE VIEW {quote(VIEW)} AS SELECT e.*,\n  {selected}\nFROM {quote('events')} AS e ORDER BY {key}"
@@ -270,8 +326,9 @@ def write_database(connection: sqlite3.Connection, contract: Contract) -> None:
         for table in contract.tables.values():
             connection.execute(_create_table(contract, table))
         for table in contract.tables.values():
-            placeholders = ", ".join("?" for _ in table.fields)
-            columns = ", ".join(map(quote, table.field_names))
+            names = [*table.field_names, *derived_columns(contract, table)]
+            placeholders = ", ".join("?" for _ in names)
+            columns = ", ".join(map(quote, names))
             try:
                 connection.executemany(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({placeholders})", _rows(contract, table))
             except sqlite3.IntegrityError as exc:
@@ -333,4 +390,5 @@ def export_sqlite(path: str | Path, root: str | Path | None = None) -> Path:
     return path
 
 
-__all__ = ["export_sqlite", "write_database", "events_wide_sql", "ExportError", "quote", "vocabulary_table", "fts_table", "full_text_columns"]
+__all__ = ["export_sqlite", "write_database", "events_wide_sql", "ExportError", "quote", "vocabulary_table", "fts_table",
+           "full_text_columns", "derived_columns", "SOURCE_HOST_COLUMNS"]

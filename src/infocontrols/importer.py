@@ -32,8 +32,9 @@ did not happen:
    be parsed refuses the whole batch;
 3. builds the whole new state in memory, refusing an event already in the package or twice
    in the file (same title and date_start), an explicit ID that exists or was retired, an
-   actor name that only looks like an existing one ("did you mean ac-...?"), and a parent
-   or authority that names no actor;
+   actor name that only looks like an existing one ("did you mean ac-...?"), a parent
+   or authority that names no actor, and a new source whose host ``schema/hosts.csv`` does
+   not list (add the host's row first) or whose outlet is not the host's;
 4. validates the new state with the rules `validate` runs (all but STR012, which the build
    settles), reading the new files from memory, and refuses it if anything is an error;
 5. writes every changed table at once with :func:`~infocontrols.storage.write_files`.
@@ -322,6 +323,8 @@ class Tables:
             self._index_actor(r)
         self.measure_by_name = {r["name"].casefold(): r["measure_id"] for r in self.rows["measures"]}
         self.source_by_url = {r["url"]: r["source_id"] for r in self.rows["sources"]}
+        # schema/hosts.csv: host -> (outlet, kind); None for a package without a hosts table.
+        self.hosts = {r["host"]: (r["outlet"], r["kind"]) for r in self.rows["hosts"]} if "hosts" in self.rows else None
         self.event_by_key = {(clean(r["title"]).casefold(), r["date_start"]): r["event_id"] for r in self.rows["events"]}
         self.actor_links = {(r["event_id"], r["actor_id"], r["role"]) for r in self.rows["event_actors"]}
         self.measure_links = {(r["event_id"], r["measure_id"], r["relation"]) for r in self.rows["event_measures"]}
@@ -526,6 +529,7 @@ class Batch:
         if url in t.source_by_url:
             self.note_reuse("sources", t.source_by_url[url])
             return t.source_by_url[url]
+        self.check_host(url, spec, where)
         outlet = clean(spec.get("original_outlet")) or clean(spec.get("outlet"))
         date = clean(spec.get("published_on")).replace("-", "")
         base = f"{slug(outlet, 4) or 'source'}-{date or hashlib.sha1(url.encode()).hexdigest()[:6]}"
@@ -533,6 +537,24 @@ class Batch:
         t.append("sources", _row(t.table("sources"), spec, source_id=source_id, url=url, accessed_on=self.accessed_on), where)
         t.source_by_url[url] = source_id
         return source_id
+
+    def check_host(self, url: str, spec: dict, where: str) -> None:
+        """Refuse a new source whose host schema/hosts.csv does not list, or whose outlet is not the host's."""
+        from .hosts import CHECKED_KINDS, HOSTS_FILE, covering_host, url_host
+
+        host = url_host(url)
+        if self.tables.hosts is None or host is None:
+            return  # no hosts table, or not an http(s) URL: the validator says what is wrong (SRC003)
+        listed = covering_host(host, self.tables.hosts)
+        if listed is None:
+            self.refuse(f"{where}.url", f"host {host!r} is not in {HOSTS_FILE}: add a row for it there first "
+                                        "(host, outlet, kind, note; see CONTRIBUTING.md, 'Add a host'), then run add again")
+            return
+        expected, kind = self.tables.hosts[listed]
+        outlet = clean(spec.get("outlet"))
+        if kind in CHECKED_KINDS and outlet and outlet != expected:
+            self.refuse(f"{where}.outlet", f"outlet {outlet!r} but {HOSTS_FILE} maps host {listed!r} to {expected!r}: "
+                                           f"did you mean {expected!r}? (whose text the page carries goes in original_outlet)")
 
     def link(self, event_id: str, spec: dict, at: str) -> dict[str, str]:
         """Attach the actors, measures, sources and figures of ``spec`` to ``event_id``.

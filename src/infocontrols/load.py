@@ -319,8 +319,47 @@ def vocabulary(name: str, *, root: str | Path | None = None):
     ).astype("string")
 
 
+def source_hosts(*, root: str | Path | None = None, backend: str = "pandas"):
+    """Per source: the row of the hosts table that covers its URL's host, its kind, and how to credit it.
+
+    Columns: ``source_id``; ``host`` (the ``hosts`` row: the URL's host, or the parent domain
+    that covers it); ``host_kind`` (``outlet_site``, ``copy_site`` or ``platform``); and
+    ``attribution``, how the page is credited to readers: "copy on HOST of ORIGINAL's text"
+    for a page on a copy site, "OUTLET, carrying ORIGINAL's text" for syndicated text, else
+    the outlet. Join it to the sources on ``source_id``. ``backend`` as for :func:`load`.
+
+    Example:
+        >>> import infocontrols as ic
+        >>> sources = ic.load("sources").merge(ic.source_hosts(), on="source_id")
+        >>> sorted(set(sources["host_kind"]))
+        ['copy_site', 'outlet_site', 'platform']
+    """
+    import polars as pl
+
+    from .hosts import HOSTS_TABLE, source_hosts as derive
+
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    c = contract(root)
+    sources = load("sources", backend="polars", root=root)
+    if HOSTS_TABLE in c.tables:
+        hosts = load(HOSTS_TABLE, backend="polars", root=root)
+    else:  # a package without a hosts table: no host is known, each source is credited to its outlet
+        hosts = pl.DataFrame({"host": [], "kind": []}, schema={"host": pl.String, "kind": pl.String})
+    out = derive(sources, hosts)
+    if backend == "polars":
+        return out
+    if backend == "arrow":
+        return out.to_arrow()
+    return out.to_pandas().astype("string")
+
+
 def events_wide(*, root: str | Path | None = None):
     """One row per event with its actors, measures, source URLs and figures as lists.
+
+    ``source_attributions`` gives, beside each supporting source's URL, how it is credited
+    to readers (a page on a copy site reads "copy on HOST of ORIGINAL's text"; see
+    :func:`source_hosts`).
 
     Example:
         >>> import infocontrols as ic
@@ -344,6 +383,10 @@ def events_wide(*, root: str | Path | None = None):
     measures = load("measures", root=root)[["measure_id", "name"]].rename(columns={"name": "measure_name"})
     event_measures = load("event_measures", root=root).merge(measures, on="measure_id", how="left")
     sources = load("sources", root=root)[["source_id", "url"]]
+    source_columns = {"source_id": "source_ids", "url": "source_urls"}
+    if "hosts" in contract(root).tables:
+        sources = sources.merge(source_hosts(root=root)[["source_id", "attribution"]], on="source_id", how="left")
+        source_columns["attribution"] = "source_attributions"
     event_sources = load("event_sources", root=root).merge(sources, on="source_id", how="left")
     supporting = event_sources[event_sources["stance"] == "supports"]
     figures = load("figures", root=root)
@@ -356,7 +399,7 @@ def events_wide(*, root: str | Path | None = None):
     parts = [
         gather(event_actors, {"actor_id": "actor_ids", "actor_name": "actor_names", "role": "actor_roles"}),
         gather(event_measures, {"measure_id": "measure_ids", "measure_name": "measure_names"}),
-        gather(supporting, {"source_id": "source_ids", "url": "source_urls"}),
+        gather(supporting, source_columns),
         gather(figures, {"figure": "figures"}),
     ]
     wide = events

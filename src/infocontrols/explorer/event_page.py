@@ -17,14 +17,18 @@ from .metadata import DATABASE
 
 PLUGIN = "infocontrols-event-page"
 
+# {credit}: the export's attribution and host_kind columns (a page on a copy site reads
+# "copy on HOST of ORIGINAL's text"), or the outlet for an export made without a hosts table.
+CREDIT = "s.attribution, s.host_kind"
+NO_CREDIT = "s.outlet AS attribution, NULL AS host_kind"
 SOURCES = """
-SELECT s.source_id, s.url, s.title, s.outlet, s.published_on, l.stance, s.archive_url
+SELECT s.source_id, s.url, s.title, s.outlet, {credit}, s.published_on, l.stance, s.archive_url
 FROM event_sources AS l JOIN sources AS s ON s.source_id = l.source_id
 WHERE l.event_id = :event_id ORDER BY l.stance = 'supports' DESC, s.published_on, s.source_id
 """
 FIGURES = """
 SELECT f.figure_id, f.metric, m.label AS metric_label, f.value, f.unit, u.label AS unit_label,
-       f.qualifier, q.label AS qualifier_label, f.source_id, s.outlet, s.url, f.notes
+       f.qualifier, q.label AS qualifier_label, f.source_id, s.outlet, {credit}, s.url, f.notes
 FROM figures AS f JOIN sources AS s ON s.source_id = f.source_id
 LEFT JOIN vocabulary_metric AS m ON m.code = f.metric
 LEFT JOIN vocabulary_unit AS u ON u.code = f.unit
@@ -62,7 +66,9 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     """On an event's row page, the event's code labels, sources, figures, actors and measures.
 
     Example: ``GET /infocontrols/events/ev-...`` renders with ``event_sources`` (a list of
-    dicts with source_id, url, title, outlet, published_on, stance, archive_url) and the rest.
+    dicts with source_id, url, title, outlet, attribution, host_kind, published_on, stance,
+    archive_url) and the rest. The page credits each source by its ``attribution``, so a copy
+    is shown as "copy on HOST of ORIGINAL's text", never as the outlet it copies.
     """
     if view_name != "row" or database != DATABASE or table != "events" or request is None:
         return {}
@@ -71,6 +77,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         event_id = urlsafe_components(request.url_vars["pks"])[0]
         db = datasette.get_database(database)
         params = {"event_id": event_id}
+        credit = CREDIT if "attribution" in await db.table_columns("sources") else NO_CREDIT
         event = (await db.execute("SELECT * FROM events WHERE event_id = :event_id", params)).first()
         labels = {}
         for fk in await db.foreign_keys_for_table("events"):
@@ -79,12 +86,12 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 found = (await db.execute(f"SELECT label FROM [{fk['other_table']}] WHERE code = :code", {"code": event[fk["column"]]})).first()
                 if found:
                     labels[fk["column"]] = found["label"]
-        figures = [dict(r) for r in (await db.execute(FIGURES, params)).rows]
+        figures = [dict(r) for r in (await db.execute(FIGURES.format(credit=credit), params)).rows]
         for figure in figures:
             figure["display_value"] = display_number(figure["value"])
         return {
             "event_labels": labels,
-            "event_sources": [dict(r) for r in (await db.execute(SOURCES, params)).rows],
+            "event_sources": [dict(r) for r in (await db.execute(SOURCES.format(credit=credit), params)).rows],
             "event_figures": figures,
             "event_actors": [dict(r) for r in (await db.execute(ACTORS, params)).rows],
             "event_measures": [dict(r) for r in (await db.execute(MEASURES, params)).rows],

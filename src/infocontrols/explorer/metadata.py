@@ -16,12 +16,18 @@ from html import escape
 
 from ..citation import apa, bibtex, citation_metadata
 from ..contract import Contract, Table
-from ..export_sqlite import INFO_TABLE, VIEW, YEAR_COLUMN, fts_table, full_text_columns, vocabulary_table
+from ..export_sqlite import INFO_TABLE, VIEW, YEAR_COLUMN, derived_columns, fts_table, full_text_columns, vocabulary_table
 
 # The name the explorer gives the database, whatever the file is called; the event page's
 # template, templates/_table-row-infocontrols-events.html, is found by this name.
 DATABASE = "infocontrols"
 EVENT_FACETS = ("control_domain", "event_type", "evidence_status", YEAR_COLUMN)
+# What the export's derived columns of sources hold (export_sqlite.SOURCE_HOST_COLUMNS).
+SOURCE_HOST_DESCRIPTIONS = {
+    "host": "The row of the hosts table that covers the URL's host (the host itself, or the parent domain that covers it); derived by the export.",
+    "host_kind": "That host's kind: outlet_site (the outlet's own site), copy_site (a site that republishes other outlets' text) or platform (many publishers); derived by the export.",
+    "attribution": "How the page is credited to readers: 'copy on HOST of ORIGINAL's text' for a page on a copy site, 'OUTLET, carrying ORIGINAL's text' for syndicated text, else the outlet; derived by the export.",
+}
 LABEL_FIELDS = ("title", "name")  # the column that names a row, in order of preference
 
 
@@ -70,6 +76,10 @@ def _table_metadata(contract: Contract, table: Table) -> dict:
     if table.name == "events":
         columns[YEAR_COLUMN] = "Year of date_start (a generated column of the SQLite export, for counting and facets)."
         out["sort"] = "date_start"
+    for name in derived_columns(contract, table):
+        columns[name] = SOURCE_HOST_DESCRIPTIONS[name]
+    if "host_kind" in derived_columns(contract, table):
+        out["facets"].append("host_kind")
     if label_column(table):
         out["label_column"] = label_column(table)
     if table.name in full_text_columns(contract):
@@ -126,9 +136,11 @@ def datasette_metadata(contract: Contract) -> dict:
             "source_urls": "JSON array: their URLs, in the same order.",
             "figures": "JSON array of objects: the numbers sources state about the event (metric, value, unit, qualifier, source_id).",
         })
+        if "sources" in contract.tables and derived_columns(contract, contract.table("sources")):
+            columns["source_attributions"] = "JSON array: how each is credited to readers, in the same order ('copy on HOST of ORIGINAL's text' for a page on a copy site; see sources.attribution)."
         tables[VIEW] = {
             "title": "Events, wide",
-            "description": "One row per event with its actors, measures, supporting source URLs and figures as JSON arrays (as infocontrols.events_wide() gives them).",
+            "description": "One row per event with its actors, measures, supporting source URLs (with how each is credited) and figures as JSON arrays (as infocontrols.events_wide() gives them).",
             "columns": columns,
             "facets": list(tables["events"]["facets"]),
             "sort": "date_start",

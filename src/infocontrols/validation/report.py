@@ -5,7 +5,7 @@ import json
 from itertools import groupby
 
 from . import Report
-from .findings import RULES, Finding
+from .findings import ERROR, RULES, Finding
 
 CAP = 5
 
@@ -25,10 +25,15 @@ def as_line(f: Finding) -> str:
 
 
 def as_text(report: Report, cap: int = CAP) -> str:
-    """One line per finding, grouped by rule, the first ``cap`` of each, then the summary."""
+    """One line per finding, grouped by rule, the first ``cap`` of each, then the summary.
+
+    Groups of errors come before groups of warnings (each in rule order), so that what must
+    be fixed is read first even when the package carries standing warnings.
+    """
     lines: list[str] = []
-    for rule_id, group in groupby(report.findings, key=lambda f: f.rule):
-        group = list(group)
+    groups = [(rule_id, list(group)) for rule_id, group in groupby(report.findings, key=lambda f: f.rule)]
+    groups.sort(key=lambda item: item[1][0].severity != ERROR)  # stable: rule order within each severity
+    for rule_id, group in groups:
         rule = RULES.get(rule_id)
         lines.append(f"{rule_id} ({len(group):,}): {rule.description if rule else ''}")
         lines += ["  " + as_line(f) for f in group[:cap]]

@@ -7,6 +7,7 @@ could not parse (that table already has its structural findings).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -482,6 +483,74 @@ def undeclared_copies(ctx: Context) -> Iterable[Finding]:
                 continue
             seen.add((r["source_id"], first["source_id"]))
             yield finding(F.EVD004, file, line(r), "original_outlet", r["source_id"], f"source {r['source_id']!r} ({r['origin']}) has nearly the same title as {first['source_id']!r} ({first['origin']}) on event {event_id!r}: if one copies the other, set its original_outlet to the outlet it copies")
+
+
+# ---------------------------------------------------------------- hosts, outlets and copies
+@one_table_rule("sources")
+def source_url_hosts(ctx: Context) -> Iterable[Finding]:
+    """Leave each source's URL host for HOST001-HOST004, which run once schema/hosts.csv is read."""
+    from ..hosts import URL_HOST_PATTERN
+
+    sources = ctx.frame("sources")
+    if sources is not None and "url" in sources.columns:
+        ctx.carry["url_hosts"] = sources.select(pl.col("url").str.extract(URL_HOST_PATTERN, 1).alias("_raw_host")).with_row_index("_row")
+    return ()
+
+
+def _outlet_hint(outlet: str, expected: str) -> str:
+    close = difflib.SequenceMatcher(None, outlet.casefold(), expected.casefold()).ratio() >= 0.5
+    close = close or outlet.casefold() in expected.casefold() or expected.casefold() in outlet.casefold()
+    return f"did you mean {expected!r}?" if close else f"set outlet to {expected!r}"
+
+
+@hand_rule
+def hosts(ctx: Context) -> Iterable[Finding]:
+    """HOST001-HOST004: source hosts are listed, outlets are the host's, copies name their original, rows are used."""
+    from ..hosts import CHECKED_KINDS, COPY_SITE, covering_host, normal_host
+
+    table = ctx.frame("hosts")
+    if table is None or not {"host", "outlet", "kind"} <= set(table.columns):
+        return
+    file = ctx.file("hosts")
+    listed: dict[str, tuple[int, str, str]] = {}
+    for r in rows(table, pl.col("host").is_not_null(), "host", "outlet", "kind"):
+        host = r["host"]
+        if normal_host(host) != host:
+            yield finding(F.HOST001, file, line(r), "host", host, f"host {host!r} is not written as hosts are: use {normal_host(host)!r} (lowercase, without a leading 'www.' or a trailing dot)")
+        listed.setdefault(host, (line(r), r["outlet"], None if r["kind"] is None else str(r["kind"])))
+    sources, raw = ctx.frame("sources"), ctx.carry.get("url_hosts")
+    if sources is None or raw is None:
+        return
+    cover = {}
+    for value in raw["_raw_host"].drop_nulls().unique().to_list():
+        host = normal_host(value)
+        cover[value] = (host or None, covering_host(host, listed))
+    mapping = pl.DataFrame(
+        {"_raw_host": list(cover), "_host": [v[0] for v in cover.values()], "_listed": [v[1] for v in cover.values()]},
+        schema={"_raw_host": pl.String, "_host": pl.String, "_listed": pl.String},
+    )
+    info = pl.DataFrame(
+        {"_listed": list(listed), "_outlet": [v[1] for v in listed.values()], "_kind": [v[2] for v in listed.values()]},
+        schema={"_listed": pl.String, "_outlet": pl.String, "_kind": pl.String},
+    )
+    checked = (
+        raw.join(mapping, on="_raw_host", how="left")
+        .join(sources.select("source_id", "outlet", "original_outlet").with_row_index("_row"), on="_row", how="inner")
+        .join(info, on="_listed", how="left")
+        .sort("_row")
+    )
+    src_file = ctx.file("sources")
+    for r in checked.filter(pl.col("_host").is_not_null() & pl.col("_listed").is_null()).to_dicts():
+        yield finding(F.HOST001, src_file, line(r), "url", r["_host"], f"host {r['_host']!r} is not in {file}: add a row for it (host, outlet, kind, note), or for a parent domain that covers it (CONTRIBUTING.md, 'Add a host')")
+    wrong = pl.col("_kind").is_in(list(CHECKED_KINDS)) & pl.col("outlet").is_not_null() & (pl.col("outlet") != pl.col("_outlet"))
+    for r in checked.filter(wrong.fill_null(False)).to_dicts():
+        yield finding(F.HOST002, src_file, line(r), "outlet", r["outlet"], f"outlet {r['outlet']!r} but {file} maps host {r['_listed']!r} to {r['_outlet']!r}: {_outlet_hint(r['outlet'], r['_outlet'])} (whose text the page carries goes in original_outlet; if the host's outlet is wrong, change its row in {file})")
+    for r in checked.filter((pl.col("_kind") == COPY_SITE) & pl.col("original_outlet").is_null()).to_dicts():
+        yield finding(F.HOST003, src_file, line(r), "original_outlet", r["source_id"], f"source {r['source_id']!r} is on {r['_host']!r}, a copy site in {file}, but does not say whose text it is: name that outlet in original_outlet (with its outlet_type), so that readers learn whose copy it is and it counts as that outlet's evidence")
+    used = set(checked["_listed"].drop_nulls().unique().to_list())
+    for host, (host_line, _, _) in listed.items():
+        if host not in used:
+            yield finding(F.HOST004, file, host_line, "host", host, f"host {host!r} covers no source's URL: remove its row (or add the source that needs it)")
 
 
 # ---------------------------------------------------------------- citations in prose

@@ -256,13 +256,24 @@ def run_add(root, tmp_path, events):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_add_refuses_a_source_on_an_unlisted_host_with_its_json_path(package, tmp_path):
-    before = package.path("sources").read_bytes()
+def test_add_lists_a_new_host_as_the_outlets_site_and_says_so(package, tmp_path):
     result = run_add(package.root, tmp_path, [NEW_EVENT])
+    assert result.returncode == 0, result.stderr
+    assert ("warning: events[0].sources[0].url: new host 'unlisted-host.example.net' listed in schema/hosts.csv "
+            "as the site of 'Example' (kind outlet_site)") in result.stdout
+    rows = {r[0]: r for r in package.rows("hosts")[1:]}
+    assert rows["unlisted-host.example.net"][1:3] == ["Example", "outlet_site"]
+    assert "review" in rows["unlisted-host.example.net"][3] or "copy_site" in rows["unlisted-host.example.net"][3]
+    assert not [f for f in package.validate().findings if f.rule.startswith("HOST") and f.rule != "HOST003"]
+
+
+def test_add_refuses_a_source_on_a_new_host_without_an_outlet(package, tmp_path):
+    before = package.path("hosts").read_bytes()
+    source = {k: v for k, v in NEW_EVENT["sources"][0].items() if k != "outlet"}
+    result = run_add(package.root, tmp_path, [dict(NEW_EVENT, sources=[source])])
     assert result.returncode == 2
-    assert ("events.json: events[0].sources[0].url: host 'unlisted-host.example.net' is not in schema/hosts.csv: "
-            "add a row for it there first") in result.stderr
-    assert package.path("sources").read_bytes() == before
+    assert "events[0].sources[0].outlet: is required: host 'unlisted-host.example.net' is not in schema/hosts.csv yet" in result.stderr
+    assert package.path("hosts").read_bytes() == before
 
 
 def test_add_refuses_an_outlet_that_is_not_the_hosts(package, tmp_path):

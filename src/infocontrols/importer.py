@@ -33,8 +33,9 @@ did not happen:
 3. builds the whole new state in memory, refusing an event already in the package or twice
    in the file (same title and date_start), an explicit ID that exists or was retired, an
    actor name that only looks like an existing one ("did you mean ac-...?"), a parent
-   or authority that names no actor, and a new source whose host ``schema/hosts.csv`` does
-   not list (add the host's row first) or whose outlet is not the host's;
+   or authority that names no actor, and a new source whose outlet is not the one
+   ``schema/hosts.csv`` gives its host; a host the table does not list yet is added to it as
+   the outlet's own site, with a notice to review its kind;
 4. validates the new state with the rules `validate` runs (all but STR012, which the build
    settles), reading the new files from memory, and refuses it if anything is an error;
 5. writes every changed table at once with :func:`~infocontrols.storage.write_files`.
@@ -421,6 +422,7 @@ class Batch:
         self.problems: list[Problem] = []
         self.reused: dict[str, list[str]] = {}
         self.parents: list[tuple[str, str, str]] = []  # (actor_id, parent name, JSON path)
+        self.notices: list[str] = []  # what the input made that a reviewer should look at (new hosts)
 
     def refuse(self, where: str, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -547,14 +549,35 @@ class Batch:
             return  # no hosts table, or not an http(s) URL: the validator says what is wrong (SRC003)
         listed = covering_host(host, self.tables.hosts)
         if listed is None:
-            self.refuse(f"{where}.url", f"host {host!r} is not in {HOSTS_FILE}: add a row for it there first "
-                                        "(host, outlet, kind, note; see CONTRIBUTING.md, 'Add a host'), then run add again")
+            self.new_host(host, spec, where)
             return
         expected, kind = self.tables.hosts[listed]
         outlet = clean(spec.get("outlet"))
         if kind in CHECKED_KINDS and outlet and outlet != expected:
             self.refuse(f"{where}.outlet", f"outlet {outlet!r} but {HOSTS_FILE} maps host {listed!r} to {expected!r}: "
                                            f"did you mean {expected!r}? (whose text the page carries goes in original_outlet)")
+
+    def new_host(self, host: str, spec: dict, where: str) -> None:
+        """List a host schema/hosts.csv does not know yet, as the site of the source's outlet.
+
+        A new host is an outlet's own site until a reviewer finds that its pages copy other
+        outlets' text; the notice `add` prints says so, and the row shows in `infocontrols diff`.
+        """
+        from .hosts import HOSTS_FILE, HOSTS_TABLE, OUTLET_SITE
+
+        t = self.tables
+        outlet = clean(spec.get("outlet"))
+        if not outlet:
+            self.refuse(f"{where}.outlet", f"is required: host {host!r} is not in {HOSTS_FILE} yet, and add lists it "
+                                           "there as the site of this outlet")
+            return
+        note = (f"Listed by infocontrols add on {self.accessed_on} as {outlet}'s own site; "
+                "change kind to copy_site if its pages copy other outlets' text.")
+        t.append(HOSTS_TABLE, _row(t.table(HOSTS_TABLE), {}, host=host, outlet=outlet, kind=OUTLET_SITE, note=note), where)
+        t.hosts[host] = (outlet, OUTLET_SITE)
+        self.notices.append(f"{where}.url: new host {host!r} listed in {HOSTS_FILE} as the site of {outlet!r} "
+                            f"(kind {OUTLET_SITE}); if its pages copy other outlets' text, make it copy_site "
+                            "and give the source's original_outlet")
 
     def link(self, event_id: str, spec: dict, at: str) -> dict[str, str]:
         """Attach the actors, measures, sources and figures of ``spec`` to ``event_id``.
@@ -655,7 +678,7 @@ class Batch:
 
     def derive_statuses(self) -> None:
         """Give each new event that names no evidence_status the one its sources earn."""
-        from .evidence import derive_status
+        from .evidence import derive_status, unattributed_copies
 
         t = self.tables
         pending = {r["event_id"] for r in t.rows["events"] if "_origin" in r and not r.get("evidence_status")}
@@ -667,7 +690,10 @@ class Batch:
             return pl.DataFrame({c: [r.get(c) or None for r in t.rows[name]] for c in columns}, schema={c: pl.String for c in columns})
 
         links = frame("event_sources", ["event_id", "source_id", "stance", "note"]).filter(pl.col("event_id").is_in(list(pending)))
-        derived = dict(derive_status(links, frame("sources", ["source_id", "outlet", "original_outlet", "outlet_type"])).select("event_id", "derived").iter_rows())
+        hosts = frame("hosts", ["host", "outlet", "kind"]) if "hosts" in t.rows else None
+        sources = frame("sources", ["source_id", "url", "outlet", "original_outlet", "outlet_type"])
+        unknown = unattributed_copies(sources, hosts)
+        derived = dict(derive_status(links, sources, unknown).select("event_id", "derived").iter_rows())
         for event_id in pending:
             if event_id in derived:
                 t.by_id["events"][event_id]["evidence_status"] = derived[event_id]
@@ -767,7 +793,7 @@ def add(root: str | Path, events: object, accessed_on: str, country: str = "CN",
         if batch.problems:
             raise AddError(source, batch.problems)
         files = tables.files()
-        warnings = _check_new_state(contract, tables, files, source)
+        warnings = batch.notices + _check_new_state(contract, tables, files, source)
         new = tables.new_records()
         if dry_run:
             return Added([a for a in added if a], sorted(files), warnings, new, batch.reused, written=False)

@@ -417,7 +417,9 @@ def evidence(ctx: Context) -> Iterable[Finding]:
     if events is None or links is None or sources is None:
         return
     file = ctx.file("events")
-    derived = derive_status(links, sources)
+    checked = _source_hosts(ctx)
+    unknown = [] if checked is None else checked.filter((pl.col("_kind") == "copy_site") & pl.col("original_outlet").is_null())["source_id"].to_list()
+    derived = derive_status(links, sources, unknown)
     broken = ctx.carry.get("events_with_broken_links", set())
     checked = events.select("event_id", "evidence_status").with_row_index("_row").join(derived, on="event_id", how="left")
     if broken:  # a dangling link is reported once (KEY003); the status cannot be judged until it is fixed
@@ -429,7 +431,7 @@ def evidence(ctx: Context) -> Iterable[Finding]:
             continue
         why = {
             "confirmed": f"its supporting sources come from {r['origins']} origin(s)" + (" including a government source" if r["official"] else ""),
-            "reported": f"its supporting sources come from {r['origins']} origin(s) and none is a government source (copies of one story count once)",
+            "reported": f"its supporting sources come from {r['origins']} origin(s) and none is a government source (copies of one story count once; a copy that does not say whose text it is counts as none)",
             "disputed": f"{r['contradicting']} linked source(s) contradict it" + (f" and {r['unexplained']} of those notes do not say 'Event stands:'" if status == "confirmed" and r["unexplained"] else ""),
         }[want]
         fix = {
@@ -503,42 +505,65 @@ def _outlet_hint(outlet: str, expected: str) -> str:
     return f"did you mean {expected!r}?" if close else f"set outlet to {expected!r}"
 
 
+def _listed_hosts(ctx: Context) -> dict[str, tuple[int, str, str]] | None:
+    """The hosts table's rows: host -> (line, outlet, kind); None without a hosts table."""
+    table = ctx.frame("hosts")
+    if table is None or not {"host", "outlet", "kind"} <= set(table.columns):
+        return None
+    listed: dict[str, tuple[int, str, str]] = {}
+    for r in rows(table, pl.col("host").is_not_null(), "host", "outlet", "kind"):
+        listed.setdefault(r["host"], (line(r), r["outlet"], None if r["kind"] is None else str(r["kind"])))
+    return listed
+
+
+def _source_hosts(ctx: Context) -> pl.DataFrame | None:
+    """Per source row: its host, the hosts-table row covering it and that row's outlet and kind
+    (computed once, for HOST001-HOST004 and for the evidence rules); None when either table is missing."""
+    if "source_hosts" in ctx.carry:
+        return ctx.carry["source_hosts"]
+    from ..hosts import covering_host, normal_host
+
+    listed = _listed_hosts(ctx)
+    sources, raw = ctx.frame("sources"), ctx.carry.get("url_hosts")
+    checked = None
+    if listed is not None and sources is not None and raw is not None:
+        cover = {}
+        for value in raw["_raw_host"].drop_nulls().unique().to_list():
+            host = normal_host(value)
+            cover[value] = (host or None, covering_host(host, listed))
+        mapping = pl.DataFrame(
+            {"_raw_host": list(cover), "_host": [v[0] for v in cover.values()], "_listed": [v[1] for v in cover.values()]},
+            schema={"_raw_host": pl.String, "_host": pl.String, "_listed": pl.String},
+        )
+        info = pl.DataFrame(
+            {"_listed": list(listed), "_outlet": [v[1] for v in listed.values()], "_kind": [v[2] for v in listed.values()]},
+            schema={"_listed": pl.String, "_outlet": pl.String, "_kind": pl.String},
+        )
+        checked = (
+            raw.join(mapping, on="_raw_host", how="left")
+            .join(sources.select("source_id", "outlet", "original_outlet").with_row_index("_row"), on="_row", how="inner")
+            .join(info, on="_listed", how="left")
+            .sort("_row")
+        )
+    ctx.carry["source_hosts"] = checked
+    return checked
+
+
 @hand_rule
 def hosts(ctx: Context) -> Iterable[Finding]:
     """HOST001-HOST004: source hosts are listed, outlets are the host's, copies name their original, rows are used."""
-    from ..hosts import CHECKED_KINDS, COPY_SITE, covering_host, normal_host
+    from ..hosts import CHECKED_KINDS, COPY_SITE, normal_host
 
-    table = ctx.frame("hosts")
-    if table is None or not {"host", "outlet", "kind"} <= set(table.columns):
+    listed = _listed_hosts(ctx)
+    if listed is None:
         return
     file = ctx.file("hosts")
-    listed: dict[str, tuple[int, str, str]] = {}
-    for r in rows(table, pl.col("host").is_not_null(), "host", "outlet", "kind"):
-        host = r["host"]
+    for host, (host_line, _, _) in listed.items():
         if normal_host(host) != host:
-            yield finding(F.HOST001, file, line(r), "host", host, f"host {host!r} is not written as hosts are: use {normal_host(host)!r} (lowercase, without a leading 'www.' or a trailing dot)")
-        listed.setdefault(host, (line(r), r["outlet"], None if r["kind"] is None else str(r["kind"])))
-    sources, raw = ctx.frame("sources"), ctx.carry.get("url_hosts")
-    if sources is None or raw is None:
+            yield finding(F.HOST001, file, host_line, "host", host, f"host {host!r} is not written as hosts are: use {normal_host(host)!r} (lowercase, without a leading 'www.' or a trailing dot)")
+    checked = _source_hosts(ctx)
+    if checked is None:
         return
-    cover = {}
-    for value in raw["_raw_host"].drop_nulls().unique().to_list():
-        host = normal_host(value)
-        cover[value] = (host or None, covering_host(host, listed))
-    mapping = pl.DataFrame(
-        {"_raw_host": list(cover), "_host": [v[0] for v in cover.values()], "_listed": [v[1] for v in cover.values()]},
-        schema={"_raw_host": pl.String, "_host": pl.String, "_listed": pl.String},
-    )
-    info = pl.DataFrame(
-        {"_listed": list(listed), "_outlet": [v[1] for v in listed.values()], "_kind": [v[2] for v in listed.values()]},
-        schema={"_listed": pl.String, "_outlet": pl.String, "_kind": pl.String},
-    )
-    checked = (
-        raw.join(mapping, on="_raw_host", how="left")
-        .join(sources.select("source_id", "outlet", "original_outlet").with_row_index("_row"), on="_row", how="inner")
-        .join(info, on="_listed", how="left")
-        .sort("_row")
-    )
     src_file = ctx.file("sources")
     for r in checked.filter(pl.col("_host").is_not_null() & pl.col("_listed").is_null()).to_dicts():
         yield finding(F.HOST001, src_file, line(r), "url", r["_host"], f"host {r['_host']!r} is not in {file}: add a row for it (host, outlet, kind, note), or for a parent domain that covers it (CONTRIBUTING.md, 'Add a host')")

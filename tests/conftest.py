@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,41 @@ TODAY = dt.date.today()
 
 # load() remembers verified CSV hashes between processes; tests keep theirs to themselves.
 os.environ["INFOCONTROLS_CACHE_DIR"] = tempfile.mkdtemp(prefix="infocontrols-test-cache-")
+
+# Tests make throwaway git repositories (and `validate --baseline`, `diff` and `release changes`
+# read them). Whoever runs the tests, their git configuration (a signing key, hooks, autocrlf, a
+# default branch, no user.name) must not change what the tests see: git reads no global or system
+# configuration here, in this process and every process it starts.
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "InfoControls tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.org",
+    "GIT_COMMITTER_NAME": "InfoControls tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.org",
+}
+os.environ.update(GIT_ENV)
+GIT_SETTINGS = ("user.name=InfoControls tests", "user.email=tests@example.org", "commit.gpgsign=false",
+                "tag.gpgsign=false", "init.defaultBranch=main", "core.autocrlf=false", f"core.hooksPath={os.devnull}")
+
+
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run ``git -C repo ARGS`` with a fixed identity, no signing, no hooks and no configuration
+    of the user's or the machine's, even if a test changed the environment; raise if it fails.
+
+    Example: ``git(pkg.root, "init", "-q")``, then ``git(pkg.root, "add", "-A")``.
+    """
+    settings = [arg for setting in GIT_SETTINGS for arg in ("-c", setting)]
+    return subprocess.run(["git", "-C", str(repo), *settings, *args], env={**os.environ, **GIT_ENV},
+                          check=True, capture_output=True, text=True, timeout=120)
+
+
+def commit_all(repo: Path, message: str = "baseline") -> None:
+    """Make ``repo`` a git repository (if it is not one) whose HEAD holds every file in it."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
 
 
 class Package:

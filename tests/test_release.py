@@ -17,7 +17,7 @@ from infocontrols.release import (
     ReleaseError, TableChanges, changes_markdown, check_release, package_files, record_changes, release_assets, zip_bytes,
 )
 
-from conftest import ROOT, arrow_rows
+from conftest import ROOT, arrow_rows, git
 
 CONTRACT = Contract.from_descriptor(ROOT)
 
@@ -73,11 +73,6 @@ def test_a_version_without_a_changelog_section_is_refused():
     with pytest.raises(ReleaseError, match=r"CHANGELOG.md has no '## \[999.0.0\]' section"):
         check_release(bumped, "v999.0.0")
     check_release(CONTRACT, f"v{ic.__version__}")  # the current version has its section
-
-
-def git(root, *args):
-    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", "-C", str(root), *args],
-                   check=True, capture_output=True, timeout=60)
 
 
 def test_record_changes_counts_added_changed_and_removed_since_a_tag(tmp_path, package):

@@ -9,6 +9,8 @@ import pytest
 from infocontrols.contract import ContractError
 from infocontrols.validation import RULES
 
+from conftest import commit_all
+
 
 def first_event_with(pkg, column, value):
     return pkg.find("events", column, value)
@@ -64,14 +66,7 @@ def m_key004(pkg):
 
 
 def m_key005(pkg):
-    import subprocess
-
-    def git(*args):
-        subprocess.run(["git", "-C", str(pkg.root), *args], check=True, capture_output=True)
-
-    git("init", "-q")
-    git("-c", "user.name=t", "-c", "user.email=t@example.org", "add", "-A")
-    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "baseline")
+    commit_all(pkg.root)
     rows = pkg.rows("figures")
     del rows[1]
     pkg.write_rows("figures", rows)

@@ -156,6 +156,36 @@ def sqlite_export(tmp_path_factory) -> Path:
     return export_sqlite(tmp_path_factory.mktemp("sqlite") / "infocontrols.sqlite", root=ROOT)
 
 
+def csv_rows(table: str, root: Path = ROOT) -> list[dict[str, str]]:
+    """The rows of a table's CSV file read with the csv module alone, as the file holds them:
+    an independent count and copy to check loaders and exports against."""
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    path = next(r["path"] for r in descriptor["resources"] if r["name"] == table)
+    with (root / path).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def vocabulary_codes(root: Path = ROOT) -> dict[str, list[str]]:
+    """Each vocabulary's codes in file order, read from ``schema/vocabularies.csv`` with the csv
+    module, not through the contract the loaders use."""
+    codes: dict[str, list[str]] = {}
+    with (root / "schema" / "vocabularies.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            codes.setdefault(row["vocabulary"], []).append(row["code"])
+    return codes
+
+
+def coded_fields(root: Path = ROOT) -> dict[tuple[str, str], str]:
+    """(table, field) -> vocabulary name, read from the Table Schemas in ``schema/`` as JSON."""
+    out = {}
+    for path in sorted((root / "schema").glob("*.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        for f in schema.get("fields", []) if path.name != "package.json" else []:
+            if f.get("vocabulary"):
+                out[path.stem, f["name"]] = f["vocabulary"]
+    return out
+
+
 def arrow_rows(table: str) -> list[dict]:
     """``ic.load(table)`` as plain Python rows: dates as ISO strings, codes as strings, None for missing."""
     import infocontrols as ic

@@ -234,7 +234,47 @@ def test_one_version_everywhere():
     descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["version"]
     citation = next(l for l in (ROOT / "CITATION.cff").read_text(encoding="utf-8").splitlines() if l.startswith("version:"))
     assert version("infocontrols") == infocontrols.__version__ == metadata == descriptor == json.loads(citation.split(":", 1)[1])
-    assert f"## [{metadata}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8") or "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def changelog_problem(text: str, version: str, released_on: str) -> str | None:
+    """Why a Keep a Changelog file does not show ``version`` as its latest release, or None.
+
+    The version in schema/package.json is bumped only when a release is cut (CONTRIBUTING.md), so
+    it is the latest release: a '## [X.Y.Z] - YYYY-MM-DD' heading with its date_released, the first
+    heading after '## [Unreleased]' (which, if there, comes first and once).
+    """
+    headings = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?[ \t]*$", text, re.M)
+    released = [h for h in headings if h[0] != "Unreleased"]
+    if not released:
+        return "no released version"
+    if released[0] != (version, released_on):
+        return f"the latest release is {released[0]}, not ({version!r}, {released_on!r})"
+    unreleased = [i for i, h in enumerate(headings) if h[0] == "Unreleased"]
+    if unreleased not in ([], [0]):
+        return "'## [Unreleased]' must come first, once"
+    if not all(date for _, date in released):
+        return "a released version without a date"
+    return None
+
+
+def test_changelog_has_the_version_as_its_latest_release():
+    metadata = json.loads((ROOT / "schema" / "package.json").read_text(encoding="utf-8"))
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog_problem(text, metadata["version"], metadata["date_released"]) is None
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("## [Unreleased]\n\n## [0.1.0] - 2026-11-28\n", True),
+    ("## [0.1.0] - 2026-11-28\n\n## [0.0.9] - 2026-01-01\n", True),
+    ("## [Unreleased]\n\n## [0.0.9] - 2026-01-01\n", False),              # the version is missing
+    ("## [Unreleased]\n", False),                                            # only Unreleased: what the old check let pass
+    ("## [Unreleased]\n\n## [0.1.0]\n", False),                             # no release date
+    ("## [0.1.0] - 2026-11-27\n", False),                                    # another date
+    ("## [0.2.0] - 2027-01-01\n\n## [0.1.0] - 2026-11-28\n", False),         # not the latest
+    ("## [0.1.0] - 2026-11-28\n\n## [Unreleased]\n", False),                 # Unreleased below a release
+])
+def test_changelog_check_fails_for_the_right_reasons(text, ok):
+    assert (changelog_problem(text, "0.1.0", "2026-11-28") is None) == ok
 
 
 def cffconvert() -> str:

@@ -19,6 +19,34 @@ def test_readme_starts_with_the_two_commands():
     assert "scripts/setup.sh" in ci and ".venv/bin/python -m pytest -q" in ci
 
 
+def workflow_runs(name: str, job: str) -> list[str]:
+    """The ``run`` commands of one job of a GitHub workflow, in order."""
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text(encoding="utf-8"))
+    return [step["run"].strip() for step in workflow["jobs"][job]["steps"] if "run" in step]
+
+
+def test_ci_runs_the_readme_first_command_as_a_user_would_then_checks_it_changed_nothing():
+    first_block = re.search(r"```bash\n(.*?)```", README, re.S).group(1)
+    setup, tests = [line.split("#")[0].strip() for line in first_block.splitlines() if line.strip()]
+    runs = workflow_runs("ci.yml", "test")
+    # the writing build, exactly as the README has it (not `--check`), then nothing may have changed,
+    # and no generated file may be new to git (git diff alone does not see untracked files)
+    assert setup in runs, runs
+    changed_nothing = runs[runs.index(setup) + 1]
+    assert changed_nothing.startswith("git diff --exit-code && ") and 'test -z "$(git status --porcelain)"' in changed_nothing
+    assert tests in runs[runs.index(setup) + 2:], runs
+    assert workflow_runs("ci.yml", "review")[-1].startswith("infocontrols diff ")
+
+
+def test_release_workflow_checks_tests_and_only_then_makes_the_assets():
+    runs = workflow_runs("release.yml", "release")
+    check, tests = runs.index("bash scripts/setup.sh --check"), runs.index(".venv/bin/python -m pytest -q")
+    assets = next(i for i, run in enumerate(runs) if run.startswith(".venv/bin/infocontrols release assets dist --tag"))
+    assert check < tests < assets, runs
+
+
 def test_readme_duckdb_queries_run_on_the_parquet_files(monkeypatch):
     monkeypatch.chdir(ROOT)
     sql = re.search(r"```sql\n(.*?)```", README, re.S).group(1)

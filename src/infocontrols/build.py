@@ -372,8 +372,10 @@ def stale_reasons(root: Path, files: dict[str, bytes]) -> dict[str, str]:
     """
     out = {}
     for rel, data in files.items():
+        parquet = rel.endswith(".parquet")
+        limit = max(len(data), storage.MAX_TABLE_BYTES if parquet else storage.MAX_JSON_BYTES)
         try:
-            current = storage.read_bytes(root, rel, limit=max(len(data), storage.MAX_JSON_BYTES, storage.MAX_TABLE_BYTES if rel.endswith(".parquet") else 0))
+            current = storage.read_bytes(root, rel, limit=limit)
         except storage.MissingFile:
             out[rel] = "missing"
             continue
@@ -382,7 +384,7 @@ def stale_reasons(root: Path, files: dict[str, bytes]) -> dict[str, str]:
             continue
         if current == data:
             continue
-        if rel.endswith(".parquet"):
+        if parquet:
             difference = parquet_difference(current, data)
             if difference is not None:
                 out[rel] = difference

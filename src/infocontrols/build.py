@@ -142,7 +142,7 @@ def synced_schema(table: Table, contract: Contract) -> bytes:
 
 def _csv_digest(parquet: bytes) -> tuple[int, str]:
     """(size, 'sha256:...') of the CSV a Parquet file was built from, as its metadata records."""
-    metadata = pq.ParquetFile(io.BytesIO(parquet)).schema_arrow.metadata
+    metadata = pq.ParquetFile(pa.BufferReader(parquet)).schema_arrow.metadata
     return int(metadata[META_CSV_BYTES]), "sha256:" + metadata[META_CSV_SHA256].decode()
 
 

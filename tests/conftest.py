@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -21,6 +22,41 @@ TODAY = dt.date.today()
 
 # load() remembers verified CSV hashes between processes; tests keep theirs to themselves.
 os.environ["INFOCONTROLS_CACHE_DIR"] = tempfile.mkdtemp(prefix="infocontrols-test-cache-")
+
+# Tests make throwaway git repositories (and `validate --baseline`, `diff` and `release changes`
+# read them). Whoever runs the tests, their git configuration (a signing key, hooks, autocrlf, a
+# default branch, no user.name) must not change what the tests see: git reads no global or system
+# configuration here, in this process and every process it starts.
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "InfoControls tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.org",
+    "GIT_COMMITTER_NAME": "InfoControls tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.org",
+}
+os.environ.update(GIT_ENV)
+GIT_SETTINGS = ("user.name=InfoControls tests", "user.email=tests@example.org", "commit.gpgsign=false",
+                "tag.gpgsign=false", "init.defaultBranch=main", "core.autocrlf=false", f"core.hooksPath={os.devnull}")
+
+
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run ``git -C repo ARGS`` with a fixed identity, no signing, no hooks and no configuration
+    of the user's or the machine's, even if a test changed the environment; raise if it fails.
+
+    Example: ``git(pkg.root, "init", "-q")``, then ``git(pkg.root, "add", "-A")``.
+    """
+    settings = [arg for setting in GIT_SETTINGS for arg in ("-c", setting)]
+    return subprocess.run(["git", "-C", str(repo), *settings, *args], env={**os.environ, **GIT_ENV},
+                          check=True, capture_output=True, text=True, timeout=120)
+
+
+def commit_all(repo: Path, message: str = "baseline") -> None:
+    """Make ``repo`` a git repository (if it is not one) whose HEAD holds every file in it."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
 
 
 class Package:
@@ -118,6 +154,36 @@ def sqlite_export(tmp_path_factory) -> Path:
     from infocontrols.export_sqlite import export_sqlite
 
     return export_sqlite(tmp_path_factory.mktemp("sqlite") / "infocontrols.sqlite", root=ROOT)
+
+
+def csv_rows(table: str, root: Path = ROOT) -> list[dict[str, str]]:
+    """The rows of a table's CSV file read with the csv module alone, as the file holds them:
+    an independent count and copy to check loaders and exports against."""
+    descriptor = json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+    path = next(r["path"] for r in descriptor["resources"] if r["name"] == table)
+    with (root / path).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def vocabulary_codes(root: Path = ROOT) -> dict[str, list[str]]:
+    """Each vocabulary's codes in file order, read from ``schema/vocabularies.csv`` with the csv
+    module, not through the contract the loaders use."""
+    codes: dict[str, list[str]] = {}
+    with (root / "schema" / "vocabularies.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            codes.setdefault(row["vocabulary"], []).append(row["code"])
+    return codes
+
+
+def coded_fields(root: Path = ROOT) -> dict[tuple[str, str], str]:
+    """(table, field) -> vocabulary name, read from the Table Schemas in ``schema/`` as JSON."""
+    out = {}
+    for path in sorted((root / "schema").glob("*.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        for f in schema.get("fields", []) if path.name != "package.json" else []:
+            if f.get("vocabulary"):
+                out[path.stem, f["name"]] = f["vocabulary"]
+    return out
 
 
 def arrow_rows(table: str) -> list[dict]:

@@ -56,30 +56,49 @@ def test_a_broken_table_does_not_hide_problems_elsewhere(package):
     assert {"STR006", "ISO001"} <= {f.rule for f in report.findings}
 
 
-def test_descriptor_that_is_not_json_exits_2(package):
+def desc001(result) -> dict:
+    """The one finding of a validation that stopped at the descriptor: DESC001, exit 1, no traceback."""
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stdout[-500:] + result.stderr
+    [hit] = json.loads(result.stdout)["findings"]
+    assert hit["rule"] == "DESC001" and hit["severity"] == "error"
+    return hit
+
+
+def test_descriptor_that_is_not_json_is_finding_desc001(package):
     (package.root / "datapackage.json").write_text("{ this is not json", encoding="utf-8")
+    hit = desc001(run_cli("validate", str(package.root), "--format", "json"))
+    assert (hit["file"], hit["line"]) == ("datapackage.json", 1)
+    assert hit["message"].startswith("not valid JSON: Expecting property name")
     result = run_cli("validate", str(package.root))
-    assert result.returncode == 2
-    assert "datapackage.json:1: not valid JSON" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert "datapackage.json:1: error DESC001: not valid JSON" in result.stdout
+    assert "no table can be checked until this is fixed" in result.stdout
 
 
 @pytest.mark.parametrize("bad_path", ["../outside.csv", "/etc/passwd", "https://example.org/events.csv", "data/../../x.csv"])
-def test_resource_path_outside_the_package_exits_2(bad_path, package):
+def test_resource_path_outside_the_package_is_finding_desc001(bad_path, package):
     descriptor = json.loads((package.root / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["resources"][0]["path"] = bad_path
     (package.root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     (package.root.parent / "outside.csv").write_text("secret\n", encoding="utf-8")
-    result = run_cli("validate", str(package.root))
-    assert result.returncode == 2
-    assert "resource events" in result.stderr and "secret" not in result.stdout + result.stderr
+    result = run_cli("validate", str(package.root), "--format", "json")
+    hit = desc001(result)
+    assert hit["file"] == "datapackage.json" and "resources[0].path: resource events" in hit["message"]
+    assert "secret" not in result.stdout + result.stderr
 
 
-def test_schema_path_outside_the_package_exits_2(package):
+def test_schema_path_outside_the_package_is_finding_desc001(package):
     descriptor = json.loads((package.root / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["resources"][0]["schema"] = "../schema.json"
     (package.root / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
-    assert run_cli("validate", str(package.root)).returncode == 2
+    hit = desc001(run_cli("validate", str(package.root), "--format", "json"))
+    assert hit["file"] == "datapackage.json" and "resources[0].schema: resource events schema: path '../schema.json' points outside the package" in hit["message"]
+
+
+def test_a_missing_schema_is_finding_desc001_naming_it(package):
+    (package.root / "schema" / "figures.json").unlink()
+    hit = desc001(run_cli("validate", str(package.root), "--format", "json"))
+    assert (hit["file"], hit["line"]) == ("schema/figures.json", 0) and "file not found" in hit["message"]
 
 
 def test_no_package_there_exits_2(tmp_path):

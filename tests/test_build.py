@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -127,10 +130,80 @@ def test_build_keeps_file_modes(tmp_path):
     assert (root / "datapackage.json").stat().st_mode & 0o777 == descriptor_mode, "whatever mode the checkout gave it"
 
 
-def test_parquet_is_deterministic_and_typed():
-    contract = Contract.from_source(ROOT)
-    table = contract.table("events")
-    assert parquet_bytes(table, contract) == parquet_bytes(table, contract)
+def test_parquet_is_deterministic_across_processes(tmp_path):
+    """Two builds in two processes (different hash seeds) write the same bytes, Parquet included."""
+    roots = []
+    for seed in ("1", "2"):
+        root = source_copy(tmp_path / f"seed-{seed}")
+        for parquet in (root / "data").glob("*.parquet"):
+            parquet.unlink()  # the build keeps a Parquet file whose content is unchanged: make it write them all
+        result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root)], capture_output=True, text=True,
+                                timeout=300, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert all(f"data/{table}.parquet" in result.stdout for table in Contract.from_source(root).tables)
+        roots.append(root)
+    first, second = ({p.relative_to(root): data for p, data in files_of(root).items()} for root in roots)
+    assert first.keys() == second.keys()
+    assert [rel for rel in first if first[rel] != second[rel]] == []
+    assert len([rel for rel in first if rel.suffix == ".parquet"]) == len(Contract.from_source(ROOT).tables)
+
+
+# What another writer might do with the same table: another pyarrow, other options.
+OTHER_WRITER = dict(compression="snappy", row_group_size=40, write_statistics=False, data_page_size=2048, version="2.4")
+
+
+def test_check_compares_parquet_by_content_not_bytes(tmp_path, monkeypatch):
+    """A package whose Parquet files another writer wrote, with the same content, is up to date;
+    and a build keeps those files as they are."""
+    root = source_copy(tmp_path)
+    for parquet in (root / "data").glob("*.parquet"):
+        parquet.unlink()
+    write_table = pq.write_table
+    monkeypatch.setattr(pq, "write_table", lambda table, where, **options: write_table(table, where, **OTHER_WRITER))
+    assert "data/figures.parquet" in build(root)
+    monkeypatch.undo()
+    figures = (root / "data" / "figures.parquet").read_bytes()
+    contract = Contract.from_source(root)
+    assert figures != parquet_bytes(contract.table("figures"), contract), "really other bytes"
+    assert pq.ParquetFile(io.BytesIO(figures)).metadata.row_group(0).column(0).compression == "SNAPPY"
+    before = files_of(root)
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root), "--check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "all generated files are up to date" in result.stdout, result.stdout + result.stderr
+    assert build(root) == [] and files_of(root) == before
+
+
+def _with_value(table, column, value):
+    values = table.column(column).to_pylist()
+    values[0] = value
+    index = table.schema.get_field_index(column)
+    return table.set_column(index, table.schema.field(index), pa.array(values, table.schema.field(index).type))
+
+
+def _with_version(table, version):
+    return table.replace_schema_metadata({**table.schema.metadata, b"infocontrols.version": version.encode()})
+
+
+def _with_field_metadata(table, column, metadata):
+    index = table.schema.get_field_index(column)
+    return table.cast(table.schema.set(index, table.schema.field(index).with_metadata(metadata)))
+
+
+@pytest.mark.parametrize("change, what", [
+    (lambda t: _with_value(t, "value", 99999.0), r"column 'value': row 1 \('fi-[a-z0-9-]+'\) is 99999.0, the CSV gives [0-9.]+$"),
+    (lambda t: _with_version(t, "0.0.1"), r"key-value metadata differs: infocontrols.version is '0.0.1', the build gives '[0-9.]+'$"),
+    (lambda t: _with_field_metadata(t, "unit", {b"comment": b"hand-edited"}), r"field 'unit': field metadata is .*comment.*, the build gives None$"),
+], ids=["a value", "key-value metadata", "field metadata"])
+def test_check_names_a_parquet_file_whose_content_differs(tmp_path, change, what):
+    root = source_copy(tmp_path)
+    path = root / "data" / "figures.parquet"
+    pq.write_table(change(pq.read_table(path)), path, compression="zstd")
+    result = subprocess.run([sys.executable, "-m", "infocontrols.cli", "build", str(root), "--check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [line for line in result.stdout.splitlines() if ".parquet" in line]
+    assert line.startswith("  data/figures.parquet: ") and re.search(what, line), line
+
+
+def test_parquet_is_typed():
     parquet = pq.ParquetFile(ROOT / "data" / "events.parquet")
     schema = parquet.schema_arrow
     assert str(schema.field("date_start").type) == "date32[day]"
@@ -162,7 +235,47 @@ def test_one_version_everywhere():
     descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))["version"]
     citation = next(l for l in (ROOT / "CITATION.cff").read_text(encoding="utf-8").splitlines() if l.startswith("version:"))
     assert version("infocontrols") == infocontrols.__version__ == metadata == descriptor == json.loads(citation.split(":", 1)[1])
-    assert f"## [{metadata}]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8") or "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def changelog_problem(text: str, version: str, released_on: str) -> str | None:
+    """Why a Keep a Changelog file does not show ``version`` as its latest release, or None.
+
+    The version in schema/package.json is bumped only when a release is cut (CONTRIBUTING.md), so
+    it is the latest release: a '## [X.Y.Z] - YYYY-MM-DD' heading with its date_released, the first
+    heading after '## [Unreleased]' (which, if there, comes first and once).
+    """
+    headings = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?[ \t]*$", text, re.M)
+    released = [h for h in headings if h[0] != "Unreleased"]
+    if not released:
+        return "no released version"
+    if released[0] != (version, released_on):
+        return f"the latest release is {released[0]}, not ({version!r}, {released_on!r})"
+    unreleased = [i for i, h in enumerate(headings) if h[0] == "Unreleased"]
+    if unreleased not in ([], [0]):
+        return "'## [Unreleased]' must come first, once"
+    if not all(date for _, date in released):
+        return "a released version without a date"
+    return None
+
+
+def test_changelog_has_the_version_as_its_latest_release():
+    metadata = json.loads((ROOT / "schema" / "package.json").read_text(encoding="utf-8"))
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert changelog_problem(text, metadata["version"], metadata["date_released"]) is None
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("## [Unreleased]\n\n## [0.1.0] - 2026-11-28\n", True),
+    ("## [0.1.0] - 2026-11-28\n\n## [0.0.9] - 2026-01-01\n", True),
+    ("## [Unreleased]\n\n## [0.0.9] - 2026-01-01\n", False),              # the version is missing
+    ("## [Unreleased]\n", False),                                            # only Unreleased: what the old check let pass
+    ("## [Unreleased]\n\n## [0.1.0]\n", False),                             # no release date
+    ("## [0.1.0] - 2026-11-27\n", False),                                    # another date
+    ("## [0.2.0] - 2027-01-01\n\n## [0.1.0] - 2026-11-28\n", False),         # not the latest
+    ("## [0.1.0] - 2026-11-28\n\n## [Unreleased]\n", False),                 # Unreleased below a release
+])
+def test_changelog_check_fails_for_the_right_reasons(text, ok):
+    assert (changelog_problem(text, "0.1.0", "2026-11-28") is None) == ok
 
 
 def cffconvert() -> str:

@@ -95,18 +95,24 @@ def test_rule_list_in_contributing_is_generated_from_the_registry():
         assert f"| `{rule.id}` | {rule.severity} |" in text
 
 
-def _unescape(text: str) -> str:
-    """What GitHub's runner does to a workflow command's values."""
-    for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
-        text = text.replace(code, char)
-    return text
+# GitHub's runner (actions/runner, ActionCommand): a workflow command is
+# "::name prop=value,prop=value::data". It unescapes data with %0D -> CR, %0A -> LF, %25 -> %,
+# and property values with those and %3A -> ':', %2C -> ','; in that order, %25 last.
+def _unescape_data(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def _unescape_property(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
 
 
 def _parse_command(line: str) -> tuple[str, dict[str, str], str]:
+    """What the runner reads from one line: level, properties, message."""
+    assert line.startswith("::") and "\r" not in line and "\n" not in line, repr(line)
     head, message = line[2:].split("::", 1)
     level, _, props = head.partition(" ")
     pairs = dict(p.split("=", 1) for p in props.split(","))
-    return level, {k: _unescape(v) for k, v in pairs.items()}, _unescape(message)
+    return level, {k: _unescape_property(v) for k, v in pairs.items()}, _unescape_data(message)
 
 
 def test_github_annotations_escape_properties_and_messages():
@@ -116,15 +122,36 @@ def test_github_annotations_escape_properties_and_messages():
 
     findings = [
         Finding("data/event_sources.csv", 7, "event_id,source_id", "x", "KEY001", "error", "duplicate primary key (event_id, source_id) = ('a', 'b')"),
-        Finding("data/figures.csv", 0, "", "", "FIG002", "warning", "100% sure: line one\nline two"),
-        Finding("data/a:b.csv", 3, "notes", "", "CIT002", "warning", "50%, then 20%0A literally"),
+        Finding("data/figures.csv", 0, "", "", "FIG002", "warning", "100% sure: line one\nline two\r\nline three"),
+        Finding("data/a:b,c%d.csv", 3, "notes", "", "CIT002", "warning", "50%, then 20%0A literally: a, b"),
+        Finding("schema/events.json", 0, "", "", "DESC001", "error", "fields[1]: 'x' is not valid\rsee: docs"),
     ]
     lines = as_github(Report(findings=findings, tables=1, rows=1)).splitlines()
-    parsed = [_parse_command(line) for line in lines[:3]]
+    assert len(lines) == len(findings) + 1 and lines[-1] == "2 errors, 2 warnings in 1 tables (1 rows)"
+    # The exact bytes: data escapes only %, CR and LF; properties also ':' and ','.
+    assert lines[0] == "::error file=data/event_sources.csv,line=7,title=KEY001 event_id%2Csource_id::duplicate primary key (event_id, source_id) = ('a', 'b')"
+    assert lines[1] == "::warning file=data/figures.csv,title=FIG002::100%25 sure: line one%0Aline two%0D%0Aline three"
+    assert lines[2] == "::warning file=data/a%3Ab%2Cc%25d.csv,line=3,title=CIT002 notes::50%25, then 20%250A literally: a, b"
+    assert lines[3] == "::error file=schema/events.json,title=DESC001::fields[1]: 'x' is not valid%0Dsee: docs"
+    # And the runner reads back exactly what was meant.
+    parsed = [_parse_command(line) for line in lines[:-1]]
     assert parsed[0] == ("error", {"file": "data/event_sources.csv", "line": "7", "title": "KEY001 event_id,source_id"}, findings[0].message)
-    assert parsed[1] == ("warning", {"file": "data/figures.csv", "title": "FIG002"}, "100% sure: line one\nline two")
-    assert parsed[2][1]["file"] == "data/a:b.csv" and parsed[2][2] == "50%, then 20%0A literally"
-    assert all("\n" not in line for line in lines)
+    assert parsed[1] == ("warning", {"file": "data/figures.csv", "title": "FIG002"}, findings[1].message)  # line 0: no line property
+    assert parsed[2] == ("warning", {"file": "data/a:b,c%d.csv", "line": "3", "title": "CIT002 notes"}, findings[2].message)
+    assert parsed[3] == ("error", {"file": "schema/events.json", "title": "DESC001"}, findings[3].message)
+
+
+def test_github_format_annotates_warnings_as_warnings(package):
+    without_generated(package.root)
+    rows = package.rows("actors")
+    rows.append(["ac-zzz-nobody", "Nobody", "", "person", "", "", "", "", ""])
+    package.write_rows("actors", rows)
+    result = run("validate", str(package.root), "--format", "github")
+    assert result.returncode == 0, result.stdout[-1000:]
+    [line] = [l for l in result.stdout.splitlines() if l.startswith("::")]
+    level, props, message = _parse_command(line)
+    assert (level, props) == ("warning", {"file": "data/actors.csv", "line": str(len(rows)), "title": "SRC007 actor_id"})
+    assert "ac-zzz-nobody" in message
 
 
 def test_a_baseline_is_never_read_as_a_git_option(tmp_path):

@@ -5,6 +5,7 @@ import hashlib
 import json
 import math
 
+import mlcroissant as mlc  # in the test extra: missing, these tests fail rather than skip
 import pytest
 
 import infocontrols as ic
@@ -12,8 +13,6 @@ from infocontrols.contract import Contract
 from infocontrols.croissant import CONFORMS_TO, CONTEXT, croissant
 
 from conftest import ROOT, arrow_rows
-
-mlc = pytest.importorskip("mlcroissant", reason="mlcroissant is in the test extra")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # rdflib, inside mlcroissant
 
 CONTRACT = Contract.from_source(ROOT)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import Package, copy_package
+from conftest import Package, copy_package, git
 from infocontrols.diff import DiffError, diff_versions
 
 
@@ -96,11 +96,6 @@ def test_no_change(pair):
     assert result.returncode == 0 and "no record changed" in result.stdout
 
 
-def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false", *args],
-                   check=True, capture_output=True)
-
-
 def test_revision_against_working_tree(tmp_path):
     repo = Package(copy_package(tmp_path / "repo"))
     git(repo.root, "init", "-q", "-b", "main")
@@ -115,16 +110,24 @@ def test_revision_against_working_tree(tmp_path):
 
 
 def _head(repo):
-    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    return git(repo, "rev-parse", "HEAD").stdout.strip()
 
 
-@pytest.mark.parametrize("bad", ["--output=/tmp/x", "no-such-revision", "../../etc"])
-def test_a_version_that_is_neither_folder_nor_revision_exits_2(pair, bad, tmp_path):
+NEITHER = "is neither a package folder nor a git revision"
+
+
+@pytest.mark.parametrize("bad, cli_message", [
+    ("--output={out}", "unrecognized arguments: --output="),  # on the command line argparse refuses it first
+    ("no-such-revision", NEITHER),
+    ("../../etc", NEITHER),
+])
+def test_a_version_that_is_neither_folder_nor_revision_exits_2(pair, bad, cli_message, tmp_path):
     old, _ = pair
+    out = tmp_path / "x"
+    bad = bad.format(out=out)
     result = cli("diff", bad, str(old.root), "--repo", str(old.root))
-    assert result.returncode == 2
-    # argparse itself refuses an option it does not know; anything else is refused by diff
-    assert "neither a package folder nor a git revision" in result.stderr or "unrecognized arguments" in result.stderr
-    assert not (tmp_path / "x").exists()
-    with pytest.raises(DiffError):
+    assert result.returncode == 2 and cli_message in result.stderr, result.stderr
+    # called directly, diff itself refuses it, and never hands it to git as an option
+    with pytest.raises(DiffError, match=NEITHER):
         diff_versions(bad, str(old.root), repo=old.root)
+    assert not out.exists()

@@ -115,6 +115,7 @@ def test_codes_are_shown_with_their_labels(client):
 def test_source_urls_are_links(client):
     data = client.get(f"/{DATABASE}/sources.json?_shape=objects&_size=20").json()
     html = client.get(f"/{DATABASE}/sources?_size=20").text
+    assert len(data["rows"]) == 20
     for row in data["rows"]:
         assert f'<a href="{escape(row["url"])}">' in html, row["url"]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -21,15 +22,21 @@ def strip_integrity(pkg):
     path.write_text(json.dumps(descriptor), encoding="utf-8")
 
 
+# Each mutation breaks the package and returns the (resource, row) pairs at which frictionless
+# must report an error: so a frictionless that reports nothing fails the test, not passes it.
+def cell(table, index, column, value):
+    return lambda p: {(table, p.set_cell(table, index, column, value))}
+
+
 MUTATIONS = {
-    "bad date": lambda p: p.set_cell("events", 3, "date_start", "2018-13-01"),
-    "unknown code": lambda p: p.set_cell("events", 4, "evidence_status", "rumoured"),
-    "dangling key": lambda p: p.set_cell("event_sources", 5, "source_id", "so-missing-source"),
-    "duplicate key": lambda p: p.set_cell("actors", 1, "actor_id", p.cell("actors", 0, "actor_id")),
-    "missing required": lambda p: p.set_cell("sources", 2, "outlet", ""),
-    "pattern violation": lambda p: p.set_cell("measures", 0, "jurisdiction", "china"),
-    "bad number": lambda p: p.set_cell("figures", 3, "value", "lots"),
-    "negative number": lambda p: p.set_cell("figures", 4, "value", "-1"),
+    "bad date": cell("events", 3, "date_start", "2018-13-01"),
+    "unknown code": cell("events", 4, "evidence_status", "rumoured"),
+    "dangling key": cell("event_sources", 5, "source_id", "so-missing-source"),
+    "duplicate key": lambda p: {("actors", p.set_cell("actors", 1, "actor_id", p.cell("actors", 0, "actor_id")))},
+    "missing required": cell("sources", 2, "outlet", ""),
+    "pattern violation": cell("measures", 0, "jurisdiction", "china"),
+    "bad number": cell("figures", 3, "value", "lots"),
+    "negative number": cell("figures", 4, "value", "-1"),
     "composite key duplicate": lambda p: duplicate_row(p, "event_actors", 0),
     # Schema changes polars' regex engine cannot run: enforced with Python's re, as frictionless does.
     "lookahead pattern": lambda p: set_pattern(p, "events", "country", "^(?!CN)[A-Z]{2}$"),
@@ -38,17 +45,25 @@ MUTATIONS = {
 }
 
 
+SCHEMA_PATTERNS = {"lookahead pattern", "lookahead pattern on some rows", "backreference pattern"}
+
+
 def set_pattern(pkg, table, column, pattern):
+    """Give ``column`` a pattern; return the rows whose non-empty cell it does not match (by Python's re)."""
     path = pkg.root / "schema" / f"{table}.json"
     schema = json.loads(path.read_text(encoding="utf-8"))
     next(f for f in schema["fields"] if f["name"] == column).setdefault("constraints", {})["pattern"] = pattern
     path.write_text(json.dumps(schema, indent=2), encoding="utf-8")
+    rows = pkg.rows(table)
+    col = rows[0].index(column)
+    return {(table, line) for line, row in enumerate(rows[1:], start=2) if row[col] and not re.fullmatch(pattern, row[col])}
 
 
 def duplicate_row(pkg, table, index):
     rows = pkg.rows(table)
     rows.insert(index + 2, list(rows[index + 1]))
     pkg.write_rows(table, rows)
+    return {(table, index + 3)}  # the copy is the duplicate; the original row stays valid
 
 
 def frictionless_row_errors(root):
@@ -64,9 +79,14 @@ def frictionless_row_errors(root):
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 def test_we_report_every_row_frictionless_reports(mutation, package):
     strip_integrity(package)
-    MUTATIONS[mutation](package)
+    expected = MUTATIONS[mutation](package)
+    assert expected, "the mutation must break at least one row"
     report, errors = frictionless_row_errors(package.root)
-    assert not report.valid, "the mutation must be an error frictionless can see"
+    assert not report.valid and errors, "the mutation must be an error frictionless can see"
+    reported = {(resource, row) for resource, _, row in errors}
+    assert expected <= reported, f"frictionless did not report {sorted(expected - reported)[:5]}"
+    if mutation in SCHEMA_PATTERNS:
+        assert reported == expected, "frictionless applies the pattern to exactly these rows"
     ours = {(f.file, f.line) for f in package.validate().findings}
     files = {t.name: t.path for t in package.contract.tables.values()}
     for resource, kind, row in errors:

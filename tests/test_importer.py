@@ -94,10 +94,33 @@ def test_unchanged_rows_keep_their_bytes(root):
     assert len(after) == len(before) + 1 and set(before) <= set(after)
 
 
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "infocontrols.cli", *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
 def test_cli_add_then_validate(root, tmp_path):
     result = run_add(root, tmp_path, [NEW])
     assert result.returncode == 0, result.stderr
-    assert "added 1 event(s):\n  ev-2019-03-04-test-regulator-fines-platform" in result.stdout
+    event_id = "ev-2019-03-04-test-regulator-fines-platform"
+    assert f"added 1 event(s):\n  {event_id}" in result.stdout
+    # As the message says, the Parquet files and descriptor wait for `build`: until then only STR012.
+    before_build = cli("validate", root, "--format", "json")
+    assert before_build.returncode == 1
+    assert {f["rule"] for f in json.loads(before_build.stdout)["findings"] if f["severity"] == "error"} == {"STR012"}
+    assert cli("build", root).returncode == 0
+    validated = cli("validate", root)
+    assert validated.returncode == 0 and validated.stdout.splitlines()[-1].startswith("valid: 0 errors"), validated.stdout[-2000:]
+    # and what was added is there, in every table it touches
+    [added] = [r for r in rows(root, "events") if r["event_id"] == event_id]
+    assert (added["title"], added["date_start"], added["admin1"]) == (NEW["title"], "2019-03-04", "CN-BJ")
+    [source] = [r for r in rows(root, "sources") if r["url"] == "https://example.org/test-fine"]
+    assert (source["title"], source["accessed_on"]) == ("Platform fined", "2026-11-28")
+    [platform] = [r for r in rows(root, "actors") if r["name"] == "Test Platform Co"]
+    links = {(r["source_id"], r["stance"]) for r in rows(root, "event_sources") if r["event_id"] == event_id}
+    assert (source["source_id"], "supports") in links and len(links) == 2
+    assert platform["actor_id"] in {r["actor_id"] for r in rows(root, "event_actors") if r["event_id"] == event_id}
+    [figure] = [r for r in rows(root, "figures") if r["event_id"] == event_id]
+    assert (figure["value"], figure["source_id"]) == ("50000", source["source_id"])
 
 
 def test_slug_collisions_get_a_suffix_never_a_reused_id(root):

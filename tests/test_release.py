@@ -17,7 +17,7 @@ from infocontrols.release import (
     ReleaseError, TableChanges, changes_markdown, check_release, package_files, record_changes, release_assets, zip_bytes,
 )
 
-from conftest import ROOT, arrow_rows
+from conftest import ROOT, arrow_rows, git
 
 CONTRACT = Contract.from_descriptor(ROOT)
 
@@ -75,11 +75,6 @@ def test_a_version_without_a_changelog_section_is_refused():
     check_release(CONTRACT, f"v{ic.__version__}")  # the current version has its section
 
 
-def git(root, *args):
-    subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", "-C", str(root), *args],
-                   check=True, capture_output=True, timeout=60)
-
-
 def test_record_changes_counts_added_changed_and_removed_since_a_tag(tmp_path, package):
     root = package.root
     git(root, "init", "-q")
@@ -118,7 +113,7 @@ def test_cli_export_zip(tmp_path):
 def test_release_workflow_runs_the_tests_and_attaches_the_assets():
     workflow = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
     assert "tags:" in workflow and "v*" in workflow
-    assert ".ci/run" in workflow or "pytest" in workflow
+    assert ".venv/bin/python -m pytest -q" in workflow  # and before the assets: tests/test_readme.py
     assert "infocontrols release assets dist --tag" in workflow
     for asset in ("dist/*.zip", "dist/*.sqlite", "dist/croissant.json", "dist/SHA256SUMS"):
         assert asset in workflow

@@ -1,5 +1,6 @@
-"""Every constraint in schema/ is enforced, or the schema is refused (exit 2, naming the file and
-the place in it). A rule the engine cannot run is never skipped while validate says valid."""
+"""Every constraint in schema/ is enforced, or the schema is refused, naming the file and the place
+in it: `validate` reports it as finding DESC001 (exit 1), `build` cannot run (exit 2). A rule the
+engine cannot run is never skipped while validate says valid."""
 from __future__ import annotations
 
 import json
@@ -87,7 +88,7 @@ def test_format_uri_is_enforced(package):
     assert hits and all("is not a URI" in h.message for h in hits)
 
 
-# --------------------------------------------------------------- refused: exit 2, naming the schema file and the place
+# --------------------------------------------------------------- refused: DESC001 / exit 2, naming the schema file and the place
 REFUSED = {
     "unclosed regex": (set_constraint("events", "country", "pattern", "^([A-Z]{2}$"),
                        "schema/events.json: fields[9].constraints.pattern: '^([A-Z]{2}$' is not a valid regular expression: missing ), unterminated subpattern"),
@@ -131,22 +132,35 @@ REFUSED = {
 }
 
 
+def desc001(package) -> dict:
+    """Validate; the one finding must be DESC001 (exit 1, nothing else checked)."""
+    result = cli("validate", package.root, "--format", "json")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, (result.stdout[-500:], result.stderr)
+    [hit] = json.loads(result.stdout)["findings"]
+    assert hit["rule"] == "DESC001" and hit["severity"] == "error", hit
+    return hit
+
+
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_a_schema_infocontrols_cannot_enforce_is_refused(package, case):
     (table, change), message = REFUSED[case]
     edit_schema(package, table, change)
-    for args in (("validate", package.root), ("build", package.root, "--check")):
-        result = cli(*args)
-        assert result.returncode == 2, (case, result.stdout[-500:], result.stderr)
-        # Field positions may move as columns are added; the message must still say which field.
-        expected = re.sub(r"fields\\\[\d+\\\]", lambda _: r"fields\[\d+\]", re.escape(message))
-        assert "Traceback" not in result.stderr and re.search(expected, result.stderr), result.stderr
+    # Field positions may move as columns are added; the message must still say which field.
+    expected = re.sub(r"fields\\\[\d+\\\]", lambda _: r"fields\[\d+\]", re.escape(message))
+    hit = desc001(package)
+    assert hit["file"] == (message.split(": ", 1)[0] if message.startswith("schema/") else f"schema/{table}.json")
+    assert re.search(expected, f"{hit['file']}: {hit['message']}"), hit
+    result = cli("build", package.root, "--check")
+    assert result.returncode == 2, (case, result.stdout[-500:], result.stderr)
+    assert "Traceback" not in result.stderr and re.search(expected, result.stderr), result.stderr
 
 
 def test_a_schema_that_is_not_json_names_its_line(package):
     (package.root / "schema" / "figures.json").write_text('{\n  "fields": [\n', encoding="utf-8")
+    hit = desc001(package)
+    assert (hit["file"], hit["line"]) == ("schema/figures.json", 3) and hit["message"].startswith("not valid JSON")
     result = cli("validate", package.root)
-    assert result.returncode == 2 and "schema/figures.json:3: not valid JSON" in result.stderr
+    assert result.returncode == 1 and "schema/figures.json:3: error DESC001: not valid JSON" in result.stdout
 
 
 @pytest.mark.parametrize("change, message", [
@@ -161,5 +175,6 @@ def test_descriptor_errors_name_the_descriptor(package, change, message):
     descriptor = json.loads(path.read_text(encoding="utf-8"))
     change(descriptor)
     path.write_text(json.dumps(descriptor), encoding="utf-8")
-    result = cli("validate", package.root)
-    assert result.returncode == 2 and message in result.stderr, result.stderr
+    hit = desc001(package)
+    assert (hit["file"], hit["line"]) == ("datapackage.json", 0)
+    assert f"{hit['file']}: {hit['message']}".startswith(message), hit

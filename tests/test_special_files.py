@@ -96,16 +96,18 @@ def test_a_linked_data_folder_is_refused(package, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["datapackage.json", "schema/events.json"])
-def test_a_folder_or_fifo_where_the_descriptor_or_a_schema_should_be_exits_2(package, name):
+def test_a_folder_or_fifo_where_the_descriptor_or_a_schema_should_be_is_finding_desc001(package, name):
     for kind in ("folder", "FIFO"):
         path = package.root / name
         if path.is_dir():
             path.rmdir()
             path.write_text("{}")
         replace_with(path, kind)
-        result = cli(["validate", package.root])
-        assert result.returncode == 2 and "Traceback" not in result.stderr
-        assert f"{name}: is a {'folder' if kind == 'folder' else 'FIFO'}" in result.stderr
+        result = cli(["validate", package.root, "--format", "json"])
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        [hit] = json.loads(result.stdout)["findings"]
+        assert (hit["rule"], hit["file"], hit["line"]) == ("DESC001", name, 0)
+        assert f"{name}: is a {'folder' if kind == 'folder' else 'FIFO'}" in hit["message"]
 
 
 def test_a_table_over_the_size_limit_is_a_finding(package, monkeypatch):
@@ -119,10 +121,13 @@ def test_a_table_over_the_size_limit_is_a_finding(package, monkeypatch):
     assert {path for path, size in sizes.items() if size > 50_000} == set(big)
 
 
-def test_a_schema_over_the_size_limit_exits_2(package):
+def test_a_schema_over_the_size_limit_is_finding_desc001(package):
     schema = package.root / "schema" / "events.json"
     data = json.loads(schema.read_text(encoding="utf-8"))
     data["description"] = "x" * (17 * 1024 * 1024)
     schema.write_text(json.dumps(data), encoding="utf-8")
-    result = cli(["validate", package.root])
-    assert result.returncode == 2 and "schema/events.json: is 17.0 MiB; the limit for this file is 16.0 MiB" in result.stderr
+    result = cli(["validate", package.root, "--format", "json"])
+    assert result.returncode == 1, result.stderr
+    [hit] = json.loads(result.stdout)["findings"]
+    assert (hit["rule"], hit["file"]) == ("DESC001", "schema/events.json")
+    assert "schema/events.json: is 17.0 MiB; the limit for this file is 16.0 MiB" in hit["message"]

@@ -1,7 +1,9 @@
 """Build the package from its CSV and schema: Parquet, descriptor, codebook, citation.
 
 Everything written here is generated; ``build(check=True)`` writes nothing and names every
-generated file that is out of date. A build holds the package lock, refuses to run on a
+generated file that is out of date (:func:`check_outputs` also says what differs). Parquet files
+are compared by content, not bytes (:func:`parquet_difference`): one that holds the same table is
+kept as it is, whichever pyarrow wrote it. A build holds the package lock, refuses to run on a
 package that fails validation, and writes every changed file through
 :func:`infocontrols.storage.write_files`, all or nothing: a failed or interrupted build
 leaves either every previous file or every new one, with their modes kept.
@@ -19,6 +21,7 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import add_format, issue_form, storage
@@ -49,6 +52,79 @@ def parquet_bytes(table: Table, contract: Contract, arrow=None) -> bytes:
     return buffer.getvalue()
 
 
+def _read_parquet(data: bytes):
+    """(table, key-value metadata without the serialised Arrow schema) of a Parquet file."""
+    # An Arrow buffer and one thread: reading through a Python file object or on Arrow's thread
+    # pool, with polars loaded, made about one `build --check` process in eight abort at exit
+    # ("terminate called without an active exception"; pyarrow 26, polars 2.1), after its output.
+    parquet = pq.ParquetFile(pa.BufferReader(data))
+    metadata = {k: v for k, v in (parquet.metadata.metadata or {}).items() if k != b"ARROW:schema"}
+    return parquet.read(use_threads=False), metadata
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parquet_difference(current: bytes, built: bytes) -> str | None:
+    """What differs between the Parquet file ``current`` and the one the build would write
+    (``built``), compared by content; None when they hold the same table.
+
+    Content is the key-value metadata (version, table, the CSV's size and SHA-256; not the
+    serialised Arrow schema), the Arrow schema (field names, order, types, nullability and
+    field metadata), each coded column's dictionary (the vocabulary in order) and every value.
+    The writer's version, compression, encodings, statistics and row groups are not content: a
+    new pyarrow writes other bytes for the same table, and that is no reason to rebuild.
+
+    Example:
+        >>> parquet_difference(path.read_bytes(), parquet_bytes(table, contract))    # doctest: +SKIP
+        "column 'value': row 3 (fi-...) is 10.0, the CSV gives 12.0"
+    """
+    try:
+        old, old_meta = _read_parquet(current)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a damaged file
+        return f"cannot be read as Parquet ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    new, new_meta = _read_parquet(built)
+    if old_meta != new_meta:
+        keys = sorted(set(old_meta) | set(new_meta))
+        changed = [k for k in keys if old_meta.get(k) != new_meta.get(k)]
+        return "key-value metadata differs: " + "; ".join(
+            f"{k.decode('utf-8', 'replace')} is {_short(old_meta.get(k)) if k in old_meta else 'missing'}, "
+            f"the build gives {_short(new_meta.get(k)) if k in new_meta else 'none'}" for k in changed
+        )
+    if old.schema.names != new.schema.names:
+        return f"columns are {old.schema.names}, the schema gives {new.schema.names}"
+    for old_field, new_field in zip(old.schema, new.schema):
+        if old_field.type != new_field.type:
+            return f"field {new_field.name!r}: type is {old_field.type}, the schema gives {new_field.type}"
+        if old_field.nullable != new_field.nullable:
+            return f"field {new_field.name!r}: nullable is {old_field.nullable}, the schema gives {new_field.nullable}"
+        if (old_field.metadata or {}) != (new_field.metadata or {}):
+            return f"field {new_field.name!r}: field metadata is {old_field.metadata}, the build gives {new_field.metadata}"
+    if not old.schema.equals(new.schema, check_metadata=True):
+        return "the Arrow schema differs"
+    if old.num_rows != new.num_rows:
+        return f"{old.num_rows:,} rows, the CSV gives {new.num_rows:,}"
+    if old.equals(new):
+        return None
+    key = new.column(0).to_pylist()
+    for name in new.column_names:
+        old_column, new_column = old.column(name), new.column(name)
+        if old_column.equals(new_column):
+            continue
+        if pa.types.is_dictionary(new_column.type):
+            old_codes = [c.dictionary.to_pylist() for c in old_column.chunks]
+            new_codes = new_column.chunk(0).dictionary.to_pylist() if new_column.num_chunks else []
+            if any(codes != new_codes for codes in old_codes):
+                return f"column {name!r}: the dictionary (the vocabulary's codes in order) differs from the vocabulary's"
+        old_values, new_values = old_column.to_pylist(), new_column.to_pylist()
+        i = next((i for i, (a, b) in enumerate(zip(old_values, new_values)) if a != b), None)
+        if i is not None:
+            return f"column {name!r}: row {i + 1} ({_short(key[i])}) is {_short(old_values[i])}, the CSV gives {_short(new_values[i])}"
+    return "the values differ"
+
+
 # ---------------------------------------------------------------- generated text
 def _sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
@@ -66,7 +142,7 @@ def synced_schema(table: Table, contract: Contract) -> bytes:
 
 def _csv_digest(parquet: bytes) -> tuple[int, str]:
     """(size, 'sha256:...') of the CSV a Parquet file was built from, as its metadata records."""
-    metadata = pq.ParquetFile(io.BytesIO(parquet)).schema_arrow.metadata
+    metadata = pq.ParquetFile(pa.BufferReader(parquet)).schema_arrow.metadata
     return int(metadata[META_CSV_BYTES]), "sha256:" + metadata[META_CSV_SHA256].decode()
 
 
@@ -249,7 +325,8 @@ def outputs(contract: Contract) -> dict[str, bytes]:
     typed = {}  # each CSV is read once here and serves both the Parquet and the summary
     for table in contract.tables.values():
         arrow = csv_to_arrow(table, contract)
-        files[f"data/{table.name}.parquet"] = parquet_bytes(table, contract, arrow)
+        rel = f"data/{table.name}.parquet"
+        files[rel] = _same_content_kept(contract.root, rel, parquet_bytes(table, contract, arrow))
         typed[table.name] = pl.from_arrow(arrow)
     files[DESCRIPTOR] = descriptor(contract, files)
     files["docs/codebook.md"] = codebook(contract)
@@ -272,22 +349,63 @@ def outputs(contract: Contract) -> dict[str, bytes]:
     return files
 
 
+def _same_content_kept(root: Path, rel: str, built: bytes) -> bytes:
+    """The Parquet file on disk if it holds the same content as ``built`` (see
+    :func:`parquet_difference`), else ``built``: the build and ``build --check`` compare Parquet
+    files by content, so another pyarrow's bytes for the same table change nothing, and the
+    descriptor keeps recording the bytes and hash of the file that is there."""
+    try:
+        current = storage.read_bytes(root, rel, limit=storage.MAX_TABLE_BYTES)
+    except storage.StorageError:
+        return built
+    return current if current != built and parquet_difference(current, built) is None else built
+
+
+def _text_difference(current: bytes, built: bytes) -> str:
+    old_lines, new_lines = current.split(b"\n"), built.split(b"\n")
+    line = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines), start=1) if a != b), min(len(old_lines), len(new_lines)) + 1)
+    return f"differs from what the build writes from line {line}"
+
+
+def stale_reasons(root: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """The generated files on disk that differ from what the build would write, each with what
+    differs. Parquet files are compared by content (:func:`parquet_difference`), others byte for byte.
+
+    Example:
+        >>> stale_reasons(Path("."), outputs(Contract.from_source(".")))       # doctest: +SKIP
+        {}
+    """
+    out = {}
+    for rel, data in files.items():
+        parquet = rel.endswith(".parquet")
+        limit = max(len(data), storage.MAX_TABLE_BYTES if parquet else storage.MAX_JSON_BYTES)
+        try:
+            current = storage.read_bytes(root, rel, limit=limit)
+        except storage.MissingFile:
+            out[rel] = "missing"
+            continue
+        except storage.FileTooLarge:
+            out[rel] = "larger than the build would write it"
+            continue
+        if current == data:
+            continue
+        if parquet:
+            difference = parquet_difference(current, data)
+            if difference is not None:
+                out[rel] = difference
+        else:
+            out[rel] = _text_difference(current, data)
+    return out
+
+
 def stale(root: Path, files: dict[str, bytes]) -> list[str]:
-    """The generated files whose bytes on disk differ from what the build would write.
+    """The generated files on disk that differ from what the build would write (see :func:`stale_reasons`).
 
     Example:
         >>> stale(Path("."), outputs(Contract.from_source(".")))       # doctest: +SKIP
         []
     """
-    out = []
-    for rel, data in files.items():
-        try:
-            current = storage.read_bytes(root, rel, limit=max(len(data), storage.MAX_JSON_BYTES))
-        except (storage.MissingFile, storage.FileTooLarge):
-            current = None
-        if current != data:
-            out.append(rel)
-    return out
+    return list(stale_reasons(root, files))
 
 
 def build(root: str | Path = ".", *, check: bool = False) -> list[str]:
@@ -303,17 +421,30 @@ def build(root: str | Path = ".", *, check: bool = False) -> list[str]:
         []
     """
     root = Path(root)
-    if check:  # reads only, like validate: read again if a writer replaced a file meanwhile
-        for _ in range(3):
-            with storage.watch_reads() as reads:
-                changed = _stale_outputs(root)
-            if not reads.changed():
-                return changed
-        raise ContractError(f"{root}: the package kept changing while it was being checked (another command is writing it); run the check again when it finishes")
+    if check:
+        return list(check_outputs(root))
     with storage.package_lock(root):
         changed, files = _stale_outputs(root, with_files=True)
         storage.write_files(root, {rel: files[rel] for rel in changed})
     return changed
+
+
+def check_outputs(root: str | Path = ".") -> dict[str, str]:
+    """Write nothing; return every stale generated file with what differs (``build --check``).
+
+    Raises as :func:`build` does.
+
+    Example:
+        >>> check_outputs(".")                                          # doctest: +SKIP
+        {'data/figures.parquet': "column 'value': row 3 (fi-...) is 10.0, the CSV gives 12.0"}
+    """
+    root = Path(root)
+    for _ in range(3):  # reads only, like validate: read again if a writer replaced a file meanwhile
+        with storage.watch_reads() as reads:
+            changed = _stale_outputs(root, reasons=True)
+        if not reads.changed():
+            return changed
+    raise ContractError(f"{root}: the package kept changing while it was being checked (another command is writing it); run the check again when it finishes")
 
 
 def check_metadata(contract: Contract) -> None:
@@ -337,15 +468,17 @@ def check_metadata(contract: Contract) -> None:
         raise ContractError(f"{where}: contributors: must be a list of objects each with a title")
 
 
-def _stale_outputs(root: Path, *, with_files: bool = False):
+def _stale_outputs(root: Path, *, with_files: bool = False, reasons: bool = False):
     contract = Contract.from_source(root)
     check_metadata(contract)
     report = validate_contract(contract, generated=False)
     if not report.ok:
         raise BuildError("the package fails validation; nothing was built:\n" + as_text(report))
     files = outputs(contract)
-    changed = stale(root, files)
-    return (changed, files) if with_files else changed
+    changed = stale_reasons(root, files)
+    if reasons:
+        return changed
+    return (list(changed), files) if with_files else list(changed)
 
 
-__all__ = ["build", "BuildError", "outputs", "stale", "parquet_bytes"]
+__all__ = ["build", "check_outputs", "BuildError", "outputs", "stale", "stale_reasons", "parquet_bytes", "parquet_difference"]

@@ -29,10 +29,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .build import BuildError, build
+    from .build import BuildError, build, check_outputs
 
     try:
-        changed = build(Path(args.package_dir), check=args.check)
+        changed = check_outputs(Path(args.package_dir)) if args.check else build(Path(args.package_dir))
     except (ContractError, StorageError) as exc:
         print(f"infocontrols build: cannot run: {exc}", file=sys.stderr)
         return 2
@@ -42,8 +42,8 @@ def _build(args: argparse.Namespace) -> int:
     if args.check:
         if changed:
             print("stale generated files (run `infocontrols build`):")
-            for rel in changed:
-                print(f"  {rel}")
+            for rel, reason in changed.items():
+                print(f"  {rel}: {reason}")
             return 1
         print("all generated files are up to date")
         return 0
@@ -225,7 +225,7 @@ def parser() -> argparse.ArgumentParser:
     b = _command(sub, "build", "write Parquet, datapackage.json, codebook and citation from the CSV",
                  "Regenerate everything derived from data/ and schema/: typed Parquet, datapackage.json, the codebook, CITATION.cff, .zenodo.json, croissant.json, the chart and the generated blocks of README.md and CONTRIBUTING.md. Refuses an invalid package.")
     b.add_argument("package_dir", nargs="?", default=".", help="the package folder (default: .)")
-    b.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every stale generated file")
+    b.add_argument("--check", action="store_true", help="write nothing; exit 1 naming every stale generated file and what differs (Parquet files are compared by content, not bytes)")
     b.set_defaults(run=_build)
     f = _command(sub, "fmt", "rewrite the CSV tables in canonical form (sorted, LF, NFC, no edge spaces)",
                  "Rewrite the CSV tables in canonical form: UTF-8 without BOM, LF line endings, text in NFC without leading or trailing spaces, rows sorted by key, one quoting style. Values never change otherwise; running it twice changes nothing. All files or none are written.")

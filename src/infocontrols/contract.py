@@ -37,7 +37,34 @@ VOCABULARY_TABLE = "vocabularies"
 
 
 class ContractError(Exception):
-    """The package cannot be read: no descriptor, bad JSON, unsafe path, broken schema."""
+    """The package cannot be read: no descriptor, bad JSON, unsafe path, broken schema.
+
+    ``file`` is the package file at fault (the descriptor or a schema it names) when the
+    problem is in one, with ``line`` (1-based, 0 for the whole file) when it is known; both
+    are None when no file of the package is to blame (no package folder, no descriptor). The
+    validator reports the first kind as a DESC001 finding.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int = 0):
+        super().__init__(message)
+        self.file = file
+        self.line = line
+
+    @property
+    def detail(self) -> str:
+        """The message without its leading ``file:line: `` (or ``file: ``)."""
+        text = str(self)
+        for prefix in (f"{self.file}:{self.line}: ", f"{self.file}: "):
+            if self.file and text.startswith(prefix):
+                return text[len(prefix):]
+        return text
+
+
+def _blame(exc: ContractError, file: str) -> ContractError:
+    """``exc``, naming ``file`` as the file at fault unless it already names one."""
+    if exc.file is None:
+        exc.file = file
+    return exc
 
 
 # What the validator can enforce. Anything else in a schema is refused, not skipped.
@@ -148,15 +175,16 @@ def _read_json(root: Path, relative: str, what: str) -> dict:
             raise ContractError(str(exc)) from None
         raise ContractError(f"{relative}: {what}: file not found in {root}") from None
     except storage.StorageError as exc:
-        raise ContractError(f"{what}: {exc}") from None
+        # the file itself is at fault (a folder, a FIFO, too large); not so the package folder
+        raise ContractError(f"{what}: {exc}", file=relative if exc.path == relative else None) from None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ContractError(f"{relative}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        raise ContractError(f"{relative}:{exc.lineno}: not valid JSON: {exc.msg}", file=relative, line=exc.lineno) from None
     except RecursionError:
-        raise ContractError(f"{relative}: not valid JSON: nested too deeply") from None
+        raise ContractError(f"{relative}: not valid JSON: nested too deeply", file=relative) from None
     if not isinstance(value, dict):
-        raise ContractError(f"{relative}: expected a JSON object at the top level")
+        raise ContractError(f"{relative}: expected a JSON object at the top level", file=relative)
     return value
 
 
@@ -274,10 +302,20 @@ def _parse_table(root: Path, resource: dict, where: str) -> Table:
             schema_path = safe_relative_path(schema_ref, f"resource {name} schema")
         except ContractError as exc:
             raise ContractError(f"{where}.schema: {exc}") from None
-        schema = _read_json(root, schema_path, f"resource {name} schema")
+        try:
+            schema = _read_json(root, schema_path, f"resource {name} schema")
+        except ContractError as exc:
+            raise _blame(exc, schema_path)  # missing or unreadable: the descriptor names it, so it is the package's fault
         origin = schema_path
     if "emptyAllowed" in resource and not isinstance(resource["emptyAllowed"], bool):
         raise ContractError(f"{where}.emptyAllowed: must be true or false")
+    try:
+        return _parse_schema(name, path, schema, schema_path, origin, resource)
+    except ContractError as exc:
+        raise _blame(exc, schema_path or origin.split(":", 1)[0])
+
+
+def _parse_schema(name: str, path: str, schema: dict, schema_path: str, origin: str, resource: dict) -> Table:
     raw_fields = schema.get("fields", [])
     if not isinstance(raw_fields, list):
         raise ContractError(f"{origin}: fields: must be a list of field objects")
@@ -330,15 +368,18 @@ def _parse_table(root: Path, resource: dict, where: str) -> Table:
     )
 
 
-def _check_references(tables: dict[str, Table]) -> None:
+def _check_references(tables: dict[str, Table], source: str) -> None:
     """Every foreign key names an existing table and existing fields of it."""
     for table in tables.values():
         for i, fk in enumerate(table.foreign_keys):
             at = f"{table.schema_path or table.name}: foreignKeys[{i}].reference"
-            if fk.reference_table not in tables:
-                raise ContractError(f"{at}.resource: no table {fk.reference_table!r} in the package (tables: {', '.join(tables)})")
-            target = tables[fk.reference_table]
-            _known(fk.reference_fields, target.field_names, f"{at}.fields", target.name)
+            try:
+                if fk.reference_table not in tables:
+                    raise ContractError(f"{at}.resource: no table {fk.reference_table!r} in the package (tables: {', '.join(tables)})")
+                target = tables[fk.reference_table]
+                _known(fk.reference_fields, target.field_names, f"{at}.fields", target.name)
+            except ContractError as exc:
+                raise _blame(exc, table.schema_path or source)
 
 
 @dataclass(frozen=True)
@@ -369,6 +410,13 @@ class Contract:
 
     @classmethod
     def _from_metadata(cls, root: Path, metadata: dict, source: str) -> "Contract":
+        try:
+            return cls._parse_metadata(root, metadata, source)
+        except ContractError as exc:
+            raise _blame(exc, source)  # a resource entry of the descriptor (a schema blames itself)
+
+    @classmethod
+    def _parse_metadata(cls, root: Path, metadata: dict, source: str) -> "Contract":
         resources = metadata.get("resources")
         if not isinstance(resources, list) or not resources:
             raise ContractError(f"{source}: resources: must be a non-empty list")
@@ -384,7 +432,7 @@ class Contract:
             tables[table.name] = table
         if VOCABULARY_TABLE not in tables:
             raise ContractError(f"{source}: the package has no '{VOCABULARY_TABLE}' resource")
-        _check_references(tables)
+        _check_references(tables, source)
         return cls(root=root, metadata=metadata, tables=tables)
 
     @property

@@ -121,11 +121,23 @@ def validate_contract(
 READ_ATTEMPTS = 3
 
 
+def descriptor_report(exc: ContractError) -> Report:
+    """The report of a package whose descriptor or a schema it names cannot be used: one
+    DESC001 finding at the file (and line, if known) the error names; no table is read."""
+    from .findings import DESC001, finding
+
+    message = f"{exc.detail}; no table can be checked until this is fixed"
+    return Report(findings=[finding(DESC001, exc.file, exc.line, "", "", message)])
+
+
 def validate_package(root: str | Path = ".", *, today: dt.date | None = None, baseline: str | None = None) -> Report:
     """Validate the package whose ``datapackage.json`` is in ``root``.
 
-    Returns a :class:`Report`; raises :class:`ContractError` when the descriptor cannot be
-    read and :class:`BaselineError` when ``baseline`` is not a readable git revision.
+    Returns a :class:`Report`. A descriptor or schema that is broken (not JSON, missing, a
+    constraint that cannot be enforced, a path outside the package) is a DESC001 finding naming
+    the file, and nothing else can be checked. Raises :class:`ContractError` when there is no
+    package to validate (no such folder, no ``datapackage.json``) and :class:`BaselineError`
+    when ``baseline`` is not a readable git revision.
     Never writes to the package (except to complete a write another command was
     interrupted in) and makes no network request.
 
@@ -143,7 +155,14 @@ def validate_package(root: str | Path = ".", *, today: dt.date | None = None, ba
         resolve_baseline(Path(root), baseline)  # a bad revision stops here, before any reading
     for _ in range(READ_ATTEMPTS):
         with storage.watch_reads() as reads:
-            report = validate_contract(Contract.from_descriptor(root), today=today, baseline=baseline)
+            try:
+                contract = Contract.from_descriptor(root)
+            except ContractError as exc:
+                if exc.file is None:  # no package here at all: validate cannot run
+                    raise
+                report = descriptor_report(exc)
+            else:
+                report = validate_contract(contract, today=today, baseline=baseline)
         if not reads.changed():
             return report
     raise ContractError(f"{root}: the package kept changing while it was being validated (another command is writing it); run validate again when it finishes")

@@ -113,7 +113,7 @@ def test_cli_add_then_validate(root, tmp_path):
     # and what was added is there, in every table it touches
     [added] = [r for r in rows(root, "events") if r["event_id"] == event_id]
     assert (added["title"], added["date_start"], added["admin1"]) == (NEW["title"], "2019-03-04", "CN-BJ")
-    [source] = [r for r in rows(root, "sources") if r["url"] == "https://example.org/test-fine"]
+    [source] = [r for r in rows(root, "sources") if r["url"] == NEW["sources"][0]["url"]]
     assert (source["title"], source["accessed_on"]) == ("Platform fined", "2026-11-28")
     [platform] = [r for r in rows(root, "actors") if r["name"] == "Test Platform Co"]
     links = {(r["source_id"], r["stance"]) for r in rows(root, "event_sources") if r["event_id"] == event_id}

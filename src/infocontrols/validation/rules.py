@@ -790,6 +790,14 @@ COMMON_LANGUAGE_TAGS = frozenset({
 })
 
 
+@lru_cache(maxsize=1)
+def _iso_series() -> tuple[pl.Series, pl.Series]:
+    """The country and subdivision codes, each as a one-row list Series for ``is_in``, built once
+    (not per expression)."""
+    return (pl.Series(sorted(_iso_countries()), dtype=pl.String).implode(),
+            pl.Series(sorted(_iso_subdivisions()), dtype=pl.String).implode())
+
+
 @lru_cache(maxsize=4096)
 def _language_ok(tag: str) -> bool:
     if tag in COMMON_LANGUAGE_TAGS:
@@ -802,24 +810,25 @@ def _language_ok(tag: str) -> bool:
 @table_rule
 def iso_codes(ctx: Context, table) -> Iterable[Finding]:
     """ISO001, ISO002, ISO003: country, subdivision and language codes."""
-    countries, subdivisions = _iso_countries(), _iso_subdivisions()
     for frame in [ctx.frame(table.name)]:
         if frame is None:
             continue
         names = table.field_names
+        if {"country", "admin1", "jurisdiction"} & set(names):
+            countries, subdivisions = _iso_series()
         if "country" in names:
-            for r in rows(frame, pl.col("country").is_not_null() & ~pl.col("country").is_in(list(countries)), "country"):
+            for r in rows(frame, pl.col("country").is_not_null() & ~pl.col("country").is_in(countries), "country"):
                 yield finding(F.ISO001, table.path, line(r), "country", r["country"], f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code")
         if "admin1" in names:
-            bad = pl.col("admin1").is_not_null() & ~pl.col("admin1").is_in(list(subdivisions))
+            bad = pl.col("admin1").is_not_null() & ~pl.col("admin1").is_in(subdivisions)
             for r in rows(frame, bad, "admin1"):
                 yield finding(F.ISO002, table.path, line(r), "admin1", r["admin1"], f"{r['admin1']!r} is not an ISO 3166-2 subdivision code")
             if "country" in names:
-                other = pl.col("admin1").is_in(list(subdivisions)) & (pl.col("admin1").str.slice(0, 2) != pl.col("country"))
+                other = pl.col("admin1").is_in(subdivisions) & (pl.col("admin1").str.slice(0, 2) != pl.col("country"))
                 for r in rows(frame, other.fill_null(False), "admin1", "country"):
                     yield finding(F.ISO002, table.path, line(r), "admin1", r["admin1"], f"{r['admin1']!r} is not a subdivision of country {r['country']!r}")
         if "jurisdiction" in names:
-            bad = pl.col("jurisdiction").is_not_null() & ~pl.col("jurisdiction").is_in(list(countries | subdivisions))
+            bad = pl.col("jurisdiction").is_not_null() & ~(pl.col("jurisdiction").is_in(countries) | pl.col("jurisdiction").is_in(subdivisions))
             for r in rows(frame, bad, "jurisdiction"):
                 yield finding(F.ISO002, table.path, line(r), "jurisdiction", r["jurisdiction"], f"{r['jurisdiction']!r} is neither an ISO 3166-1 country code nor an ISO 3166-2 subdivision code")
         if "language" in names:

@@ -15,8 +15,6 @@ import sys
 from dataclasses import dataclass, field
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from .. import storage
 from ..contract import Contract, Table
@@ -25,6 +23,9 @@ from .findings import Finding, finding
 
 MAX_CELL_CHARS = 20_000
 DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
+# Files up to this size in the plain shape `fmt` writes are read by polars alone (see
+# _read_plain); it is pyarrow's block size, so pyarrow too would read them in one block.
+PLAIN_LIMIT = 1 << 24
 
 
 @dataclass
@@ -197,7 +198,61 @@ def _check_header(data: bytes, table: Table, file: str) -> list[Finding]:
     return [finding(F.STR007, file, 1, "", first_line[:200], message)]
 
 
-def _read_cells(data: bytes, table: Table, file: str) -> tuple[pa.Table | None, list[Finding]]:
+def _plain_row(n_fields: int) -> str:
+    """A regex for one line of ``n_fields`` cells, each free of quotes and commas or wholly
+    quoted with its inner quotes doubled."""
+    cell = r'(?:[^",]*|"(?:[^"]|"")*")'
+    return f"^{cell}(?:,{cell}){{{n_fields - 1}}}$"
+
+
+def _read_plain(data: bytes, table: Table) -> pl.DataFrame | None:
+    """The cells of a file in the plain shape, read by polars; None for any other file.
+
+    Plain: at most :data:`PLAIN_LIMIT` bytes, valid UTF-8, LF line endings (no CR at all), a
+    final LF, and every data line non-empty with exactly one cell per field, each cell
+    either free of quotes and commas or wholly quoted with doubled inner quotes (what
+    `infocontrols fmt` and Python's csv module write). On such a file pyarrow's parser, as
+    :func:`_read_cells` runs it, reads the same cells, empty ones as null, one row per line
+    (tests/test_fast_paths.py compares the two on random files); on any other file it is
+    pyarrow's reading, and its errors, that count. Importing pyarrow (which imports numpy)
+    takes longer than validating the real package, so a package of plain files skips it.
+    """
+    names = table.field_names
+    if len(data) > PLAIN_LIMIT or not data.endswith(b"\n") or b"\r" in data:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    lines = pl.Series("line", [text]).str.split("\n").explode()
+    lines = lines.slice(1, lines.len() - 2)  # neither the header nor the empty string after the final LF
+    if lines.len() and not ((lines.str.len_bytes() > 0) & lines.str.contains(_plain_row(len(names)))).all():
+        return None
+    try:
+        frame = pl.read_csv(
+            data, has_header=True, schema={n: pl.String for n in names}, null_values=[""],
+            empty_string_is_null=True, truncate_ragged_lines=False, raise_if_empty=False,
+        )
+    except Exception:  # noqa: BLE001 - any doubt: pyarrow reads it, as before
+        return None
+    if frame.columns != names or frame.height != lines.len():
+        return None
+    return frame
+
+
+def _read_cells(data: bytes, table: Table, file: str) -> tuple[object, list[Finding]]:
+    """The cells as text: a polars DataFrame (plain files), a ``pyarrow.Table`` (others), or None."""
+    plain = _read_plain(data, table)
+    if plain is not None:
+        return plain, []
+    return _read_with_pyarrow(data, table, file)
+
+
+def _read_with_pyarrow(data: bytes, table: Table, file: str):
+    """Parse with pyarrow's CSV reader: a ``pyarrow.Table`` of text, or None and the findings."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     names = table.field_names
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
@@ -315,13 +370,13 @@ def read_table(contract: Contract, table: Table) -> ParsedTable:
     parsed.findings += header_problems
     if header_problems:
         return parsed
-    arrow, problems = _read_cells(data, table, file)
+    cells, problems = _read_cells(data, table, file)
     parsed.findings += problems
-    if arrow is None:
+    if cells is None:
         return parsed
     del data  # the bytes are parsed: free them before converting, to bound peak memory
-    raw = pl.from_arrow(arrow)
-    del arrow
+    raw = cells if isinstance(cells, pl.DataFrame) else pl.from_arrow(cells)
+    del cells
     if raw.height == 0 and not table.empty_allowed:
         parsed.findings.append(finding(F.STR010, file, 1, "", "", "table has a header but no rows"))
     oversized = _oversized_cells(raw, file)

@@ -201,6 +201,17 @@ def _version_text() -> str:
     return f"infocontrols {__version__}"
 
 
+class _VersionAction(argparse.Action):
+    """argparse's ``version`` action, but the version is looked up only when it is asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(_version_text() + "\n", sys.stdout)
+        parser.exit()
+
+
 def _command(sub, name: str, help: str, description: str):
     return sub.add_parser(name, help=help, description=f"{description} {EXIT_CODES[name]}",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -212,7 +223,7 @@ def parser() -> argparse.ArgumentParser:
         description="Validate, build, format, add to, compare, export and summarise the InfoControls data package. "
         "Run `infocontrols COMMAND --help` for a command's options and exit codes.",
     )
-    p.add_argument("--version", action="version", version=_version_text(), help="print the package version and exit")
+    p.add_argument("--version", action=_VersionAction, help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     v = _command(sub, "validate", "check every file and rule; report every problem",
                  "Check the files (encoding, line endings, header, types), then every rule listed in CONTRIBUTING.md, and report every problem at once.")

@@ -565,8 +565,15 @@ def outlets_named_without_citation(ctx: Context) -> Iterable[Finding]:
     names = sorted((n for n in names if len(n) >= 3), key=len, reverse=True)
     if not names:
         return
+    # A name can match only in a sentence that contains it: find those in one pass, and compile
+    # the (slow to compile) pattern of every name only if there are any.
+    contains = pl.Series([sentence for *_, sentence in quiet], dtype=pl.String).str.contains_any(names)
+    if not contains.any():
+        return
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
-    for file, line_no, column, sentence in quiet:
+    for (file, line_no, column, sentence), candidate in zip(quiet, contains):
+        if not candidate:
+            continue
         match = pattern.search(sentence)
         if match:
             yield finding(F.CIT002, file, line_no, column, match.group(1), f"a sentence names {match.group(1)!r} without citing a source: add the source's ID in brackets, e.g. '... [so-...]'")

@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from . import progress
 from .contract import ContractError
 from .storage import IncompleteWrite, StorageError
 
@@ -302,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"infocontrols validate: --today {args.today!r} is not YYYY-MM-DD", file=sys.stderr)
             return 2
     try:
-        return args.run(args)
+        if args.command == "serve":  # runs until stopped, and says so itself
+            return args.run(args)
+        with progress.shown(f"infocontrols {args.command}"):
+            return args.run(args)
     except KeyboardInterrupt:
         print(f"infocontrols {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -180,6 +181,22 @@ def test_the_screen_passes_exactly_what_pandera_passes(name):
             assert not pandera_passes(mutated, table)  # and, without NaN, sends pandera only failures
 
     check()
+
+
+uri_like = st.builds(lambda scheme, rest: f"{scheme}:{rest}", st.sampled_from(["http", "h", "a+b.c-d", "1x", ""]), st.text(max_size=12))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(uri_like, min_size=1, max_size=20))
+def test_a_uri_polars_is_sure_of_is_one_pythons_pattern_accepts(values):
+    sure = pl.Series(values, dtype=pl.String).str.contains(constraints.URI_SURE).to_list()
+    assert [v for v, ok in zip(values, sure) if ok and not re.match(constraints.URI, v)] == []
+
+
+def test_no_character_python_calls_whitespace_passes_as_sure_in_a_uri():
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    sure = pl.Series([f"http://x{c}y" for c in spaces]).str.contains(constraints.URI_SURE).to_list()
+    assert [repr(c) for c, ok in zip(spaces, sure) if ok] == []
 
 
 # ---------------------------------------------------------------- recorded and cached tables

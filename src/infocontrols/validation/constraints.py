@@ -116,10 +116,11 @@ def screen_passes(frame: pl.DataFrame, table: Table, contract: Contract) -> bool
 
     It evaluates, in one polars pass, the expressions pandera's polars backend evaluates
     for each check (``is_null`` and, for floats, ``is_nan`` for a required column;
-    ``is_duplicated`` for a unique column and for the composite key; ``str.contains``,
-    ``is_in``, ``ge``, ``le`` with nulls passing), and also refuses any NaN in a checked
-    float column and any column whose name or type differs from the schema's. False means
-    "run pandera", never "invalid".
+    ``str.contains``, ``is_in``, ``ge``, ``le`` with nulls passing), counts distinct values
+    where pandera looks for duplicates (a unique column, the composite key: fewer distinct
+    values than rows, null counting as a value, is exactly a duplicate), and also refuses any
+    NaN in a checked float column and any column whose name or type differs from the
+    schema's. False means "run pandera", never "invalid".
 
     Example:
         >>> screen_passes(read_table(contract, contract.table("events")).frame, contract.table("events"), contract)   # doctest: +SKIP
@@ -138,8 +139,8 @@ def screen_passes(frame: pl.DataFrame, table: Table, contract: Contract) -> bool
             failing.append(col.is_null().any())
         if is_float and (not spec.nullable or spec.checks):
             failing.append(col.is_nan().any())
-        if spec.unique:
-            failing.append(col.is_duplicated().any())
+        if spec.unique:  # a repeated value (null counting as one) leaves fewer distinct values than rows
+            failing.append(col.n_unique() != pl.len())
         for kind, arg in spec.checks:
             if kind == "str_matches":
                 passed = col.str.contains(arg if arg.startswith("^") else f"^{arg}")
@@ -153,7 +154,7 @@ def screen_passes(frame: pl.DataFrame, table: Table, contract: Contract) -> bool
                 return False
             failing.append(passed.not_().any())  # a null outcome passes, as pandera's ignore_na has it
     if composite:
-        failing.append(pl.struct(composite).is_duplicated().any())
+        failing.append(pl.struct(composite).n_unique() != pl.len())
     if not failing:
         return True
     return not any(frame.select([expr.alias(f"_{i}") for i, expr in enumerate(failing)]).row(0))

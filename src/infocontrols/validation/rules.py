@@ -116,7 +116,9 @@ def foreign_keys(ctx: Context) -> Iterable[Finding]:
             if ref is None:
                 continue
             cols = list(fk.fields)
-            present = frame.with_row_index("_row").filter(pl.all_horizontal([pl.col(c).is_not_null() for c in cols]))
+            shown = [*cols, *(["event_id"] if "event_id" in frame.columns and "event_id" not in cols else [])]
+            # Only the key (and the event it belongs to) is copied, not every column of the table.
+            present = frame.select(shown).with_row_index("_row").filter(pl.all_horizontal([pl.col(c).is_not_null() for c in cols]))
             if len(cols) == 1:
                 missing = present.filter(~pl.col(cols[0]).is_in(ref[fk.reference_fields[0]].implode()))
             else:
@@ -125,7 +127,7 @@ def foreign_keys(ctx: Context) -> Iterable[Finding]:
             rule = F.SRC002 if fk.reference_table == "event_sources" else F.KEY003
             ref_file = ctx.file(fk.reference_table)
             broken = ctx.carry.setdefault("events_with_broken_links", set())
-            rows_missing = missing.select(["_row", *cols, *(["event_id"] if "event_id" in frame.columns and "event_id" not in cols else [])]).to_dicts()
+            rows_missing = missing.select(["_row", *shown]).to_dicts()
             known = sorted(ref[fk.reference_fields[0]].drop_nulls().unique().to_list()) if rows_missing and len(cols) == 1 else []
             for r in rows_missing:
                 value = ",".join(str(r[c]) for c in cols)

@@ -8,6 +8,10 @@ import sys
 
 from conftest import ROOT, without_generated
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 
 def run(*args):
     return subprocess.run([sys.executable, "-m", "infocontrols.cli", *args], capture_output=True, text=True, timeout=300)

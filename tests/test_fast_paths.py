@@ -49,6 +49,7 @@ body = st.tuples(st.lists(line, max_size=4), st.sampled_from(["\n", "\n", "\r\n"
     lambda b: b[1].join(b[0]) + (b[1] if b[2] and b[0] else ""))
 
 
+@pytest.mark.slow  # hundreds of random files
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body)
 def test_a_file_read_as_plain_reads_the_same_with_pyarrow(text):
@@ -62,6 +63,7 @@ def test_a_file_read_as_plain_reads_the_same_with_pyarrow(text):
 cell = st.one_of(st.just(""), st.text(alphabet=["a", " ", ",", '"', "é", "中", "\t", "-", "="], min_size=1, max_size=8))
 
 
+@pytest.mark.slow  # hundreds of random files
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(cell, cell, cell), max_size=6))
 def test_what_the_csv_module_writes_is_read_as_plain(rows):
@@ -165,6 +167,7 @@ def _apply(frame: pl.DataFrame, edits, duplicate: bool) -> pl.DataFrame:
     return pl.concat([frame, frame.tail(1)]) if duplicate else frame
 
 
+@pytest.mark.slow  # pandera on random mutations
 @pytest.mark.parametrize("name", ["figures", "event_sources"])
 def test_the_screen_passes_exactly_what_pandera_passes(name):
     table, frame = CONTRACT.table(name), typed(name)
@@ -186,6 +189,7 @@ def test_the_screen_passes_exactly_what_pandera_passes(name):
 uri_like = st.builds(lambda scheme, rest: f"{scheme}:{rest}", st.sampled_from(["http", "h", "a+b.c-d", "1x", ""]), st.text(max_size=12))
 
 
+@pytest.mark.slow  # hundreds of random URIs
 @settings(max_examples=300, deadline=None)
 @given(st.lists(uri_like, min_size=1, max_size=20))
 def test_a_uri_polars_is_sure_of_is_one_pythons_pattern_accepts(values):
@@ -242,6 +246,7 @@ def test_parquet_footer_metadata_read_by_polars_is_what_pyarrow_reads():
         assert generated._footer_metadata(data[: len(data) // 2]) is None  # damaged: pyarrow's verdict and message
 
 
+@pytest.mark.slow  # a fresh Python in a subprocess
 def test_validating_the_real_package_imports_no_pyarrow_pandas_or_pandera():
     code = (
         "import sys\n"

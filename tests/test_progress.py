@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from infocontrols import progress
 
 from conftest import ROOT
@@ -37,6 +39,7 @@ def run_validate(stderr, **env):
     )
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 def test_a_run_whose_stderr_is_a_pipe_prints_no_progress():
     proc = run_validate(subprocess.PIPE)
     out, err = proc.communicate(timeout=300)
@@ -45,6 +48,7 @@ def test_a_run_whose_stderr_is_a_pipe_prints_no_progress():
     assert out.decode().startswith("valid: ")
 
 
+@pytest.mark.slow  # the CLI in a subprocess, on a pty
 def test_a_run_at_a_terminal_shows_progress_then_erases_it_before_the_result():
     master, slave = os.openpty()
     try:

@@ -80,6 +80,7 @@ def git(root, *args):
                    check=True, capture_output=True, timeout=60)
 
 
+@pytest.mark.slow  # git revisions
 def test_record_changes_counts_added_changed_and_removed_since_a_tag(tmp_path, package):
     root = package.root
     git(root, "init", "-q")

@@ -85,6 +85,9 @@ def test_what_the_csv_module_writes_is_read_as_plain(rows):
     HEADER + b'1,"x"y,3\n',                # text after a closing quote
     HEADER + b'1,"x\ny",3\n',              # a line break inside quotes
     HEADER + b"1,caf\xe9,3\n",             # not UTF-8
+    HEADER + b"1,\xc0\xaf,3\n",             # an overlong encoding
+    HEADER + b"1,\xed\xa0\x80,3\n",         # a surrogate
+    HEADER + b"1,x\xe4\xb8\n",              # a sequence cut short
 ])
 def test_anything_else_is_left_to_pyarrow(data):
     assert structure._read_plain(data, TABLE) is None

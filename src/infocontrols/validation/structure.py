@@ -23,12 +23,6 @@ from .findings import Finding, finding
 
 MAX_CELL_CHARS = 20_000
 DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
-# Files up to this size in the plain shape `fmt` writes are read by polars alone (see
-# _read_plain), which spares a small package importing pyarrow; a larger file is read faster
-# by pyarrow than by polars and the shape check together.
-PLAIN_LIMIT = 1 << 20
-
-
 @dataclass
 class ParsedTable:
     """A table as phase 1 read it. ``frame`` is None when it could not be parsed."""
@@ -209,34 +203,37 @@ def _plain_row(n_fields: int) -> str:
 def _read_plain(data: bytes, table: Table) -> pl.DataFrame | None:
     """The cells of a file in the plain shape, read by polars; None for any other file.
 
-    Plain: at most :data:`PLAIN_LIMIT` bytes, valid UTF-8, LF line endings (no CR at all), a
-    final LF, and every data line non-empty with exactly one cell per field, each cell
-    either free of quotes and commas or wholly quoted with doubled inner quotes (what
-    `infocontrols fmt` and Python's csv module write). On such a file pyarrow's parser, as
-    :func:`_read_cells` runs it, reads the same cells, empty ones as null, one row per line
-    (tests/test_fast_paths.py compares the two on random files); on any other file it is
-    pyarrow's reading, and its errors, that count. Importing pyarrow (which imports numpy)
-    takes longer than validating the real package, so a package of plain files skips it.
+    Plain: valid UTF-8, LF line endings (no CR at all), a final LF, and every data line
+    non-empty with exactly one cell per field, each cell either free of quotes and commas or
+    wholly quoted with doubled inner quotes (what `infocontrols fmt` and Python's csv module
+    write). On such a file pyarrow's parser, as :func:`_read_with_pyarrow` runs it, reads the
+    same cells, empty ones as null, one row per line (tests/test_fast_paths.py compares the
+    two on random files); on any other file it is pyarrow's reading, and its errors, that
+    count. Polars checks the shape and reads the cells faster than pyarrow reads them and
+    hands them over, and a package of plain files never imports pyarrow (nor numpy, which
+    pyarrow imports), which takes longer than validating the real package does.
     """
     names = table.field_names
-    if len(data) > PLAIN_LIMIT or not data.endswith(b"\n") or b"\r" in data:
+    if not data.endswith(b"\n") or b"\r" in data:
         return None
+    rows = data.count(b"\n") - 1
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    lines = pl.Series("line", [text]).str.split("\n").explode()
-    lines = lines.slice(1, lines.len() - 2)  # neither the header nor the empty string after the final LF
-    if lines.len() and not ((lines.str.len_bytes() > 0) & lines.str.contains(_plain_row(len(names)))).all():
-        return None
-    try:
+        # Each line as it is (no quoting; NUL, never in a file that gets here, as separator):
+        # a blank line reads as null, and invalid UTF-8 raises.
+        lines = pl.read_csv(data, has_header=False, separator="\x00", quote_char=None, skip_lines=1,
+                            schema={"line": pl.String}, raise_if_empty=False)["line"]
+        if lines.len() != rows or lines.null_count():
+            return None
+        if rows and not ((lines.str.len_bytes() > 0) & lines.str.contains(_plain_row(len(names)))).all():
+            return None
+        del lines
         frame = pl.read_csv(
             data, has_header=True, schema={n: pl.String for n in names}, null_values=[""],
             empty_string_is_null=True, truncate_ragged_lines=False, raise_if_empty=False,
         )
     except Exception:  # noqa: BLE001 - any doubt: pyarrow reads it, as before
         return None
-    if frame.columns != names or frame.height != lines.len():
+    if frame.columns != names or frame.height != rows:
         return None
     return frame
 

@@ -679,7 +679,7 @@ _HYGIENE = (
 
 
 # The characters _nfc_singles() finds, as a regex class body, for the Unicode versions of
-# Python 3.11 to 3.13 (the same set in each: Unicode's stability policy freezes it). Computing
+# Python 3.11 to 3.13 (the same set in each; another version computes its own). Computing
 # it scans every code point, a tenth of a second that every run would pay.
 _NFC_SINGLES_KNOWN = (
     r"\x{340}-\x{341}\x{343}-\x{344}\x{374}\x{37E}\x{387}\x{958}-\x{95F}\x{9DC}-\x{9DD}"

@@ -23,6 +23,8 @@ from .findings import Finding, finding
 
 MAX_CELL_CHARS = 20_000
 DATE_SHAPE = r"^\d{4}-\d{2}-\d{2}$"
+
+
 @dataclass
 class ParsedTable:
     """A table as phase 1 read it. ``frame`` is None when it could not be parsed."""

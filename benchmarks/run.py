@@ -60,16 +60,19 @@ LOAD_PEER = "import time,sys; import pyarrow.parquet as pq; t=time.perf_counter(
 
 
 def _watch_rss(pid: int, peak: list[int], done: threading.Event) -> None:
-    """Sample the resident set of ``pid`` and its children every 20 ms, keeping the largest.
+    """Sample the resident set of process ``pid`` every 20 ms, keeping the largest.
 
     (getrusage's maximum would be exact, but a child forked from this large process inherits
-    this process's resident set in it, so small runs would all read as this process's size.)
+    this process's resident set in it, so small runs would all read as this process's size.
+    Only the process itself is sampled: none of the measured commands starts another, and
+    listing children scans every process, which on a busy two-core machine took enough CPU
+    from the measured command to add a third to its time.)
     """
     try:
         proc = psutil.Process(pid)
         while not done.is_set():
             try:
-                peak[0] = max(peak[0], sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]))
+                peak[0] = max(peak[0], proc.memory_info().rss)
             except psutil.Error:
                 pass
             done.wait(0.02)

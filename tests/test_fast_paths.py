@@ -80,6 +80,7 @@ def test_what_the_csv_module_writes_is_read_as_plain(rows):
     HEADER + b"1,2,3",                     # no final LF
     b"a,b,c",                              # a header without LF: pyarrow finds no rows to skip
     HEADER + b"1,2\n",                     # too few cells
+    HEADER + b"1,2\n4,5,6\n",              # too few cells, then a full line
     HEADER + b"1,2,3\n\n",                 # blank line
     HEADER + b'1,x"y,3\n',                 # a quote inside an unquoted cell
     HEADER + b'1,"x"y,3\n',                # text after a closing quote

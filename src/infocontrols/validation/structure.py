@@ -195,47 +195,37 @@ def _check_header(data: bytes, table: Table, file: str) -> list[Finding]:
     return [finding(F.STR007, file, 1, "", first_line[:200], message)]
 
 
-def _plain_row(n_fields: int) -> str:
-    """A regex for one line of ``n_fields`` cells, each free of quotes and commas or wholly
-    quoted with its inner quotes doubled."""
-    cell = r'(?:[^",]*|"(?:[^"]|"")*")'
-    return f"^{cell}(?:,{cell}){{{n_fields - 1}}}$"
-
-
 def _read_plain(data: bytes, table: Table) -> pl.DataFrame | None:
     """The cells of a file in the plain shape, read by polars; None for any other file.
 
-    Plain: valid UTF-8, LF line endings (no CR at all), a final LF, and every data line
-    non-empty with exactly one cell per field, each cell either free of quotes and commas or
-    wholly quoted with doubled inner quotes (what `infocontrols fmt` and Python's csv module
-    write). On such a file pyarrow's parser, as :func:`_read_with_pyarrow` runs it, reads the
-    same cells, empty ones as null, one row per line (tests/test_fast_paths.py compares the
-    two on random files); on any other file it is pyarrow's reading, and its errors, that
-    count. Polars checks the shape and reads the cells faster than pyarrow reads them and
-    hands them over, and a package of plain files never imports pyarrow (nor numpy, which
-    pyarrow imports), which takes longer than validating the real package does.
+    Plain: valid UTF-8, LF line endings (no CR at all), a final LF, no blank line, and one
+    cell per field on every line, each cell either free of quotes and commas or wholly
+    quoted with doubled inner quotes (what `infocontrols fmt` and Python's csv module write).
+    On such a file pyarrow's parser, as :func:`_read_with_pyarrow` runs it, reads the same
+    cells, empty ones as null, one row per line (tests/test_fast_paths.py compares the two on
+    random files); on any other file it is pyarrow's reading, and its errors, that count.
+    Polars reads faster than pyarrow reads and hands over, and a package of plain files never
+    imports pyarrow (nor numpy, which pyarrow imports), which takes longer than validating
+    the real package does.
     """
     names = table.field_names
-    if not data.endswith(b"\n") or b"\r" in data:
+    if not data.endswith(b"\n") or b"\r" in data or b"\n\n" in data:
         return None
     rows = data.count(b"\n") - 1
     try:
-        # Each line as it is (no quoting; NUL, never in a file that gets here, as separator):
-        # a blank line reads as null, and invalid UTF-8 raises.
-        lines = pl.read_csv(data, has_header=False, separator="\x00", quote_char=None, skip_lines=1,
-                            schema={"line": pl.String}, raise_if_empty=False)["line"]
-        if lines.len() != rows or lines.null_count():
-            return None
-        if rows and not ((lines.str.len_bytes() > 0) & lines.str.contains(_plain_row(len(names)))).all():
-            return None
-        del lines
         frame = pl.read_csv(
             data, has_header=True, schema={n: pl.String for n in names}, null_values=[""],
             empty_string_is_null=True, truncate_ragged_lines=False, raise_if_empty=False,
         )
-    except Exception:  # noqa: BLE001 - any doubt: pyarrow reads it, as before
+    except Exception:  # noqa: BLE001 - bad UTF-8, a stray quote, a line too long: pyarrow reads it, as before
         return None
-    if frame.columns != names or frame.height != rows:
+    if frame.columns != names or frame.height != rows:  # a quoted cell spans lines
+        return None
+    # One cell per field on every line: the file's commas are then the separators, n - 1 on each
+    # line (the header's too), and those inside quoted cells, which are in the cells' values.
+    # A short line, which polars fills out with nulls, has fewer; polars refuses a long one.
+    in_cells = frame.select(pl.sum_horizontal(pl.all().str.count_matches(",", literal=True).sum())).item()
+    if data.count(b",") != (len(names) - 1) * (rows + 1) + (in_cells or 0):
         return None
     return frame
 

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the CLI in a subprocess on each broken package
+
 
 
 def run_cli(*args, cwd=None):

@@ -13,6 +13,10 @@ from generate import generate  # noqa: E402
 
 from infocontrols.validation import validate_package  # noqa: E402
 
+import pytest
+
+pytestmark = pytest.mark.slow  # generates synthetic packages and validates them
+
 
 def test_generated_package_is_valid(tmp_path):
     generate(3_000, tmp_path / "clean")

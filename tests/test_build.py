@@ -23,6 +23,8 @@ from infocontrols.contract import Contract
 
 from conftest import ROOT, files_of
 
+pytestmark = pytest.mark.slow  # full builds, in-process and through the CLI, and cffconvert
+
 
 def source_copy(tmp_path: Path) -> Path:
     root = tmp_path / "src"

@@ -32,6 +32,7 @@ def test_counts_are_events_by_domain_and_year(events):
     assert grid == [[expected.get((c, y), 0) for y in years] for c in codes]
 
 
+@pytest.mark.slow  # draws the chart with matplotlib
 def test_svg_is_reproducible_and_is_the_committed_file(events):
     svg = events_chart(CONTRACT, events)
     assert svg == events_chart(CONTRACT, events)

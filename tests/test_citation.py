@@ -13,6 +13,11 @@ from infocontrols.contract import Contract
 from conftest import ROOT
 from test_build import cffconvert
 
+import pytest
+
+pytestmark = pytest.mark.slow  # cffconvert in subprocesses
+
+
 CONTRACT = Contract.from_source(ROOT)
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

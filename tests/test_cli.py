@@ -10,7 +10,11 @@ from infocontrols.contract import Contract
 
 from conftest import ROOT, without_generated
 
+import pytest
+
 TABLES = len(Contract.from_source(ROOT).tables)
+
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
 
 
 def run(*args):

@@ -46,6 +46,7 @@ def test_context_is_the_standard_one_mlcroissant_expects():
     assert DOC["conformsTo"] == CONFORMS_TO and DOC["@type"] == "sc:Dataset"
 
 
+@pytest.mark.slow  # mlcroissant
 def test_mlcroissant_finds_no_issues(dataset):
     issues = dataset.metadata.ctx.issues
     assert not issues.errors and not issues.warnings, issues.report()
@@ -93,6 +94,7 @@ def test_one_record_set_per_table_with_typed_fields_keys_and_references():
                 assert fields[f.name]["references"]["field"]["@id"] == f"{fk.reference_table}/{fk.reference_fields[fk.fields.index(f.name)]}"
 
 
+@pytest.mark.slow  # mlcroissant reads every record set
 @pytest.mark.parametrize("table", list(CONTRACT.tables))
 def test_every_record_set_yields_the_rows_of_ic_load(dataset, table):
     schema_table = CONTRACT.table(table)

@@ -10,6 +10,8 @@ import pytest
 from conftest import Package, copy_package, git
 from infocontrols.diff import DiffError, diff_versions
 
+pytestmark = pytest.mark.slow  # git revisions and the CLI in subprocesses
+
 
 def cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "infocontrols.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd)

@@ -21,6 +21,9 @@ from infocontrols.explorer.metadata import DATABASE, column_description
 
 from conftest import ROOT, arrow_rows
 
+pytestmark = pytest.mark.slow  # Datasette over the SQLite export
+
+
 CONTRACT = Contract.from_source(ROOT)
 EVENTS = arrow_rows("events")
 

@@ -18,6 +18,9 @@ import pytest
 
 from conftest import ROOT, arrow_rows
 
+pytestmark = pytest.mark.slow  # Chromium
+
+
 BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 DRIVERS = ("/usr/bin/chromedriver", "chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

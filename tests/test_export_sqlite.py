@@ -174,6 +174,7 @@ def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "infocontrols.cli", *args], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # the CLI in subprocesses
 def test_cli_exports_and_reports_errors_in_one_line(tmp_path, package):
     done = run_cli("export", "sqlite", str(tmp_path / "x.sqlite"), "--package-dir", str(ROOT))
     assert done.returncode == 0 and "x.sqlite" in done.stdout

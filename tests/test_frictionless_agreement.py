@@ -11,6 +11,8 @@ from frictionless import validate as frictionless_validate
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # runs frictionless on the package and on broken copies
+
 
 def strip_integrity(pkg):
     """Editing a CSV makes its recorded hash stale; that is `build --check`'s job, not this test's."""

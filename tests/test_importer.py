@@ -15,6 +15,9 @@ from infocontrols.importer import AddError, add_events, check_shape, record_keys
 
 from conftest import TODAY, copy_package, files_of
 
+pytestmark = pytest.mark.slow  # full `add` runs, in-process and through the CLI
+
+
 NEW = {
     "title": "Test regulator fines a platform",
     "summary": "A test event written for the importer's test.",

@@ -78,6 +78,7 @@ def test_events_wide_gathers_links():
     assert len(without) > 0 and all(v == [] for v in without["measure_ids"])
 
 
+@pytest.mark.slow  # a fresh Python in a subprocess
 def test_import_is_light_and_works_offline():
     code = (
         "import sys, socket\n"
@@ -110,6 +111,7 @@ text = st.text(
 day = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31))
 
 
+@pytest.mark.slow  # builds and loads generated tables
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.tuples(text, text, day, st.one_of(st.none(), text), st.sampled_from(["day", "week", "month", "year"])), min_size=1, max_size=15))
 def test_round_trip_csv_build_load(tmp_path_factory, rows):

@@ -18,6 +18,9 @@ from infocontrols import storage
 from conftest import copy_package, files_of
 from test_importer import NEW, event
 
+pytestmark = pytest.mark.slow  # commands killed, raced and starved in subprocesses
+
+
 def cli(*args, env=None, preexec_fn=None, timeout=180):
     return subprocess.run([sys.executable, "-m", "infocontrols.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})}, preexec_fn=preexec_fn)

@@ -17,6 +17,9 @@ import pytest
 
 from conftest import ROOT, arrow_rows
 
+pytestmark = pytest.mark.slow  # R
+
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

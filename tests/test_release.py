@@ -75,6 +75,7 @@ def test_a_version_without_a_changelog_section_is_refused():
     check_release(CONTRACT, f"v{ic.__version__}")  # the current version has its section
 
 
+@pytest.mark.slow  # git revisions
 def test_record_changes_counts_added_changed_and_removed_since_a_tag(tmp_path, package):
     root = package.root
     git(root, "init", "-q")
@@ -119,6 +120,7 @@ def test_release_workflow_runs_the_tests_and_attaches_the_assets():
         assert asset in workflow
 
 
+@pytest.mark.slow  # git revisions
 def test_record_changes_counts_a_rename_through_retired_ids_as_the_diff_does(tmp_path, package):
     root = package.root
     git(root, "init", "-q")

@@ -14,6 +14,9 @@ import pytest
 from conftest import files_of
 from test_importer import NEW
 
+pytestmark = pytest.mark.slow  # every command in a subprocess against links, FIFOs and devices
+
+
 COMMANDS = {
     "validate": lambda root, tmp: ["validate", root, "--format", "json"],
     "build --check": lambda root, tmp: ["build", root, "--check"],

@@ -264,6 +264,7 @@ def kill_points() -> list[str]:
     return [f"temp:{k}" for k in range(1, n + 1)] + ["journal:1"] + [f"replace:{k}" for k in range(1, n + 1)]
 
 
+@pytest.mark.slow  # writers killed in subprocesses
 @pytest.mark.parametrize("point", kill_points())
 def test_a_writer_killed_at_any_step_leaves_old_or_new(tmp_path, point):
     after = expected_after(tmp_path)
@@ -278,6 +279,7 @@ def test_a_writer_killed_at_any_step_leaves_old_or_new(tmp_path, point):
     assert not list(root.rglob(".infocontrols-tmp-*")) and not (root / storage.JOURNAL_NAME).exists()
 
 
+@pytest.mark.slow  # a recovery killed in a subprocess
 def test_a_recovery_killed_midway_is_completed_by_the_next(tmp_path):
     after = expected_after(tmp_path)
     root = make_package(tmp_path / "pkg")
@@ -287,6 +289,7 @@ def test_a_recovery_killed_midway_is_completed_by_the_next(tmp_path):
     assert state(root) == after
 
 
+@pytest.mark.slow  # writers killed in subprocesses
 def test_killed_at_random_moments_the_files_always_agree(tmp_path):
     """A writer flips five 2 MB files between two versions; killed at random, it never leaves a mix."""
     root = tmp_path / "pkg"
@@ -311,6 +314,7 @@ def test_killed_at_random_moments_the_files_always_agree(tmp_path):
 
 
 # --------------------------------------------------------------- the lock
+@pytest.mark.slow  # a second writer in a subprocess
 def test_the_lock_refuses_a_second_writer_with_a_clear_message(tmp_path):
     root = make_package(tmp_path)
     with storage.package_lock(root):

@@ -9,6 +9,10 @@ import zipfile
 
 from conftest import ROOT
 
+import pytest
+
+pytestmark = pytest.mark.slow  # builds a wheel and installs it into a fresh venv
+
 
 def test_wheel_installs_and_loads_every_table(tmp_path):
     dist = tmp_path / "dist"

@@ -6,7 +6,8 @@ Example:
     ['events', 'actors', 'measures']
     >>> events = ic.load("events")            # pandas; backend="polars" or "arrow" also work
 
-Importing this module imports neither frictionless nor pandera.
+Importing this module imports neither frictionless nor pandera, nor pandas, polars or
+pyarrow; ``__version__`` is looked up the first time it is read.
 """
 from __future__ import annotations
 
@@ -26,7 +27,13 @@ def _version() -> str:
         return _contract().version
 
 
-__version__ = _version()
+def __getattr__(name: str):
+    # The version comes from the package metadata, which takes a search of sys.path to find:
+    # only when asked for, then kept.
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tables(root: str | Path | None = None) -> list[str]:

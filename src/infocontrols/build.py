@@ -24,7 +24,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import add_format, issue_form, storage
+from . import add_format, issue_form, progress, storage
 from .contract import DESCRIPTOR, SOURCE_METADATA, Contract, ContractError, Table
 from .load import META_CSV_BYTES, META_CSV_SHA256, csv_to_arrow
 from .validation import validate_contract
@@ -323,11 +323,13 @@ def outputs(contract: Contract) -> dict[str, bytes]:
     for table in contract.tables.values():
         files[table.schema_path] = synced_schema(table, contract)
     typed = {}  # each CSV is read once here and serves both the Parquet and the summary
-    for table in contract.tables.values():
+    for number, table in enumerate(contract.tables.values(), start=1):
+        progress.step(f"building data/{table.name}.parquet", number, len(contract.tables))
         arrow = csv_to_arrow(table, contract)
         rel = f"data/{table.name}.parquet"
         files[rel] = _same_content_kept(contract.root, rel, parquet_bytes(table, contract, arrow))
         typed[table.name] = pl.from_arrow(arrow)
+    progress.step("building the descriptor, codebook, citation and chart")
     files[DESCRIPTOR] = descriptor(contract, files)
     files["docs/codebook.md"] = codebook(contract)
     files[add_format.SCHEMA_PATH] = add_format.input_schema_bytes(contract)
@@ -475,6 +477,7 @@ def _stale_outputs(root: Path, *, with_files: bool = False, reasons: bool = Fals
     if not report.ok:
         raise BuildError("the package fails validation; nothing was built:\n" + as_text(report))
     files = outputs(contract)
+    progress.step("comparing with the files on disk")
     changed = stale_reasons(root, files)
     if reasons:
         return changed

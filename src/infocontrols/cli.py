@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from . import progress
 from .contract import ContractError
 from .storage import IncompleteWrite, StorageError
 
@@ -201,6 +202,17 @@ def _version_text() -> str:
     return f"infocontrols {__version__}"
 
 
+class _VersionAction(argparse.Action):
+    """argparse's ``version`` action, but the version is looked up only when it is asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser._print_message(_version_text() + "\n", sys.stdout)
+        parser.exit()
+
+
 def _command(sub, name: str, help: str, description: str):
     return sub.add_parser(name, help=help, description=f"{description} {EXIT_CODES[name]}",
                           formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -212,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
         description="Validate, build, format, add to, compare, export and summarise the InfoControls data package. "
         "Run `infocontrols COMMAND --help` for a command's options and exit codes.",
     )
-    p.add_argument("--version", action="version", version=_version_text(), help="print the package version and exit")
+    p.add_argument("--version", action=_VersionAction, help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     v = _command(sub, "validate", "check every file and rule; report every problem",
                  "Check the files (encoding, line endings, header, types), then every rule listed in CONTRIBUTING.md, and report every problem at once.")
@@ -291,7 +303,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"infocontrols validate: --today {args.today!r} is not YYYY-MM-DD", file=sys.stderr)
             return 2
     try:
-        return args.run(args)
+        if args.command == "serve":  # runs until stopped, and says so itself
+            return args.run(args)
+        with progress.shown(f"infocontrols {args.command}"):
+            return args.run(args)
     except KeyboardInterrupt:
         print(f"infocontrols {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import progress
 from ..contract import Contract, ContractError
 from .findings import ERROR, RULES, WARNING, Finding, Rule
 from .rules import HAND_RULES, BaselineError, Context, resolve_baseline
@@ -100,7 +101,8 @@ def validate_contract(
     parsed: dict[str, ParsedTable] = {}
     report = Report(tables=len(contract.tables))
     context = Context(contract=contract, tables=parsed, today=today, baseline=baseline)
-    for table in contract.tables.values():
+    for number, table in enumerate(contract.tables.values(), start=1):
+        progress.step(f"checking {table.path}", number, len(contract.tables))
         current = parsed[table.name] = read_table(contract, table)
         report.findings += current.findings
         if generated:
@@ -111,6 +113,7 @@ def validate_contract(
         for rule in TABLE_RULES:
             report.findings += list(rule(context, table))
         _slim(current)
+    progress.step("checking the rules across tables")
     for rule in HAND_RULES:
         report.findings += list(rule(context))
     report.findings = _dedupe(report.findings)

@@ -5,16 +5,20 @@ and the vocabulary of every field come from ``schema/`` through the contract, an
 of them is enforced. Patterns match the whole cell, as Table Schema (and frictionless)
 reads them; a pattern polars' regex engine cannot run (a lookahead, a backreference) is
 run with Python's ``re`` on that column instead of being skipped.
+
+Importing pandera costs about a second (it imports pandas), more than validating the real
+package takes. So each table is first screened with the very expressions pandera's polars
+backend evaluates, in one pass; pandera runs, and is imported, only for a table the screen
+says fails (or cannot vouch for), and reports exactly what it always reported.
 """
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
-import pandera.polars as pa
 import polars as pl
-from pandera.errors import SchemaError, SchemaErrors
 
 from ..contract import Contract, Table
 from . import findings as F
@@ -23,6 +27,10 @@ from .structure import ParsedTable, line_of
 
 _DTYPES = {"date": pl.Date, "number": pl.Float64, "integer": pl.Int64}
 URI = r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$"  # a scheme and something after it, no whitespace
+# URI for polars' regex engine, as strict or stricter: its \s lacks the four information
+# separators (\x1c-\x1f) that Python's has, and its $ matches only at the very end. A cell
+# it accepts, URI accepts; only the cells it rejects are put to URI itself.
+URI_SURE = r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x1c-\x1f]+$"
 
 
 def anchored(pattern: str) -> str:
@@ -45,31 +53,111 @@ def polars_can_run(pattern: str) -> bool:
     return True
 
 
-def pandera_schema(table: Table, contract: Contract) -> pa.DataFrameSchema:
-    """The pandera schema for ``table``: one Column per field, checks from its constraints."""
-    columns = {}
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What the schema asks of one column: its type, nullability, uniqueness and value checks.
+
+    ``checks`` holds ``(kind, argument)`` pairs, kind one of ``str_matches``, ``isin``,
+    ``ge``, ``le``. The pandera schema and the screen are both built from these, so they
+    cannot drift apart.
+    """
+
+    name: str
+    dtype: object
+    nullable: bool
+    unique: bool
+    checks: tuple[tuple[str, object], ...]
+
+
+def column_specs(table: Table, contract: Contract) -> tuple[list[ColumnSpec], list[str] | None]:
+    """One :class:`ColumnSpec` per field, and the composite primary key (None for a single-field key)."""
+    specs = []
     # A foreign key that resolves equals a valid key, so its pattern is already checked there;
     # one that does not resolve is reported by KEY003. Skipping them halves the regex work.
     foreign = {fk.fields[0] for fk in table.foreign_keys if len(fk.fields) == 1}
     for f in table.fields:
-        checks = []
+        checks: list[tuple[str, object]] = []
         if f.pattern and f.name not in foreign and polars_can_run(f.pattern):
-            checks.append(pa.Check.str_matches(anchored(f.pattern)))
+            checks.append(("str_matches", anchored(f.pattern)))
         if f.vocabulary and f.vocabulary in contract.vocabularies:
-            checks.append(pa.Check.isin(list(contract.vocabulary(f.vocabulary).codes)))
+            checks.append(("isin", list(contract.vocabulary(f.vocabulary).codes)))
         if f.minimum is not None:
-            checks.append(pa.Check.ge(f.minimum))
+            checks.append(("ge", f.minimum))
         if f.maximum is not None:
-            checks.append(pa.Check.le(f.maximum))
+            checks.append(("le", f.maximum))
         single_key = tuple(table.primary_key) == (f.name,)
-        columns[f.name] = pa.Column(
-            _DTYPES.get(f.type, pl.Utf8),
-            checks=checks,
-            nullable=not f.required,
-            unique=f.unique or single_key,
-        )
+        specs.append(ColumnSpec(f.name, _DTYPES.get(f.type, pl.Utf8), not f.required, f.unique or single_key, tuple(checks)))
     composite = list(table.primary_key) if len(table.primary_key) > 1 else None
+    return specs, composite
+
+
+def pandera_schema(table: Table, contract: Contract):
+    """The pandera schema for ``table`` (a ``pandera.polars.DataFrameSchema``): one Column per
+    field, checks from its constraints. Imports pandera.
+
+    Example:
+        >>> pandera_schema(contract.table("events"), contract).columns["event_id"].unique   # doctest: +SKIP
+        True
+    """
+    import pandera.polars as pa
+
+    make = {"str_matches": pa.Check.str_matches, "isin": pa.Check.isin, "ge": pa.Check.ge, "le": pa.Check.le}
+    specs, composite = column_specs(table, contract)
+    columns = {
+        spec.name: pa.Column(spec.dtype, checks=[make[kind](arg) for kind, arg in spec.checks],
+                             nullable=spec.nullable, unique=spec.unique)
+        for spec in specs
+    }
     return pa.DataFrameSchema(columns, unique=composite, name=table.name)
+
+
+def screen_passes(frame: pl.DataFrame, table: Table, contract: Contract) -> bool:
+    """True when pandera's schema for ``table`` certainly finds nothing in ``frame``.
+
+    It evaluates, in one polars pass, the expressions pandera's polars backend evaluates
+    for each check (``is_null`` and, for floats, ``is_nan`` for a required column;
+    ``str.contains``, ``is_in``, ``ge``, ``le`` with nulls passing), counts distinct values
+    where pandera looks for duplicates (a unique column, the composite key: fewer distinct
+    values than rows, null counting as a value, is exactly a duplicate), and also refuses any
+    NaN in a checked float column and any column whose name or type differs from the
+    schema's. False means "run pandera", never "invalid".
+
+    Example:
+        >>> screen_passes(read_table(contract, contract.table("events")).frame, contract.table("events"), contract)   # doctest: +SKIP
+        True
+    """
+    specs, composite = column_specs(table, contract)
+    if frame.columns != [spec.name for spec in specs]:
+        return False
+    failing: list[pl.Expr] = []
+    for spec in specs:
+        if frame.schema[spec.name] != spec.dtype:
+            return False
+        col = pl.col(spec.name)
+        is_float = spec.dtype == pl.Float64
+        if not spec.nullable:
+            failing.append(col.is_null().any())
+        if is_float and (not spec.nullable or spec.checks):
+            failing.append(col.is_nan().any())
+        if spec.unique:  # a repeated value (null counting as one) leaves fewer distinct values than rows
+            failing.append(col.n_unique() != pl.len())
+        for kind, arg in spec.checks:
+            if kind == "str_matches":
+                passed = col.str.contains(arg if arg.startswith("^") else f"^{arg}")
+            elif kind == "isin":
+                passed = col.is_in(arg)
+            elif kind == "ge":
+                passed = col.ge(arg)
+            elif kind == "le":
+                passed = col.le(arg)
+            else:  # pragma: no cover - a kind column_specs does not make
+                return False
+            failing.append(passed.not_().any())  # a null outcome passes, as pandera's ignore_na has it
+    if composite:
+        failing.append(pl.struct(composite).n_unique() != pl.len())
+    if not failing:
+        return True
+    return not any(frame.select([expr.alias(f"_{i}") for i, expr in enumerate(failing)]).row(0))
 
 
 def did_you_mean(value: str, codes: tuple[str, ...]) -> str:
@@ -140,9 +228,14 @@ def _later_duplicates_only(cases: pl.DataFrame, frame: pl.DataFrame, table: Tabl
     return pl.concat([cases.filter(~is_unique_check), *keep], how="vertical_relaxed")
 
 
-def _cells_failing(frame: pl.DataFrame, column: str, ok) -> list[tuple[int, str]]:
-    """(row index, value) of the non-null cells of ``column`` for which ``ok(value)`` is false."""
-    values = frame[column].drop_nulls().unique().to_list()
+def _cells_failing(frame: pl.DataFrame, column: str, ok, surely_ok: pl.Expr | None = None) -> list[tuple[int, str]]:
+    """(row index, value) of the non-null cells of ``column`` for which ``ok(value)`` is false.
+
+    ``surely_ok``, if given, is a polars expression true only of cells ``ok`` accepts: the
+    cells it holds for are not put to ``ok`` one by one.
+    """
+    cells = frame[column] if surely_ok is None else frame.select(pl.col(column).filter(~surely_ok))[column]
+    values = cells.drop_nulls().unique().to_list()
     bad = [v for v in values if not ok(v)]
     if not bad:
         return []
@@ -178,13 +271,16 @@ def extra_checks(parsed: ParsedTable, contract: Contract) -> list[Finding]:
                     where = table.schema_path or "the schema"
                     out.append(finding(F.VOC001, file, line_of(index), f.name, value, f"{value!r} is not one of the values {where} allows for {f.name} (its enum); if the vocabulary changed, run `infocontrols build`"))
         if f.format == "uri":
-            for index, value in _cells_failing(frame, f.name, lambda v: re.match(URI, v) is not None):
+            sure = pl.col(f.name).str.contains(URI_SURE)
+            for index, value in _cells_failing(frame, f.name, lambda v: re.match(URI, v) is not None, sure):
                 out.append(finding(F.PAT001, file, line_of(index), f.name, value, f"{value!r} is not a URI (the field's format is uri)"))
     return out
 
 
 def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
     """Run the generated pandera schema lazily and turn every failure case into a finding.
+
+    A table that passes :func:`screen_passes` has no failure case, and pandera is not run.
 
     Example:
         >>> check_constraints(read_table(contract, contract.table("events")), contract)   # doctest: +SKIP
@@ -194,6 +290,10 @@ def check_constraints(parsed: ParsedTable, contract: Contract) -> list[Finding]:
     if frame is None or frame.height == 0:
         return []
     extra = extra_checks(parsed, contract)
+    if screen_passes(frame, table, contract):
+        return extra
+    from pandera.errors import SchemaError, SchemaErrors
+
     schema = pandera_schema(table, contract)
     try:
         schema.validate(frame, lazy=True)

@@ -46,6 +46,24 @@ def _descriptor_mismatch(path: str, resource: dict, prefix: str, size: int, sha2
     return [finding(F.STR012, DESCRIPTOR, 0, "", path, message)]
 
 
+def _footer_metadata(data: bytes) -> dict[bytes, bytes] | None:
+    """The key-value metadata of a Parquet file's footer, read by polars (whose schema must
+    read too); None when polars cannot read them, and pyarrow is asked instead, as before,
+    for its verdict and its message. Polars is already loaded, and pyarrow (with numpy)
+    takes longer to import than the real package takes to validate.
+    """
+    import io
+
+    import polars as pl
+
+    try:
+        pl.read_parquet_schema(io.BytesIO(data))
+        metadata = pl.read_parquet_metadata(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - any doubt goes to pyarrow
+        return None
+    return {key.encode("utf-8"): value.encode("utf-8") for key, value in metadata.items()}
+
+
 def check_generated(contract: Contract, parsed: ParsedTable) -> list[Finding]:
     """STR012 (and STR011 for a Parquet file that is not a regular file) for one table.
 
@@ -53,9 +71,6 @@ def check_generated(contract: Contract, parsed: ParsedTable) -> list[Finding]:
         >>> [f.message for f in check_generated(contract, read_table(contract, contract.table("events")))]   # doctest: +SKIP
         ['was built from an earlier version of the CSV: the CSV changed since the last build; run `infocontrols build`']
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     table = parsed.table
     out: list[Finding] = []
     resources = _resources(contract)
@@ -81,11 +96,16 @@ def check_generated(contract: Contract, parsed: ParsedTable) -> list[Finding]:
         return out + [finding(F.STR012, path, 0, "", "", f"cannot be read: {exc.reason}; {FIX}")]
     if listed is not None:
         out += _descriptor_mismatch(path, listed, "infocontrols:", len(data), hashlib.sha256(data).hexdigest())
-    try:
-        metadata = pq.ParquetFile(pa.BufferReader(data)).schema_arrow.metadata
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return out + [finding(F.STR012, path, 0, "", "", f"cannot be read as Parquet ({first}): truncated or damaged; {FIX}")]
+    metadata = _footer_metadata(data)
+    if metadata is None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            metadata = pq.ParquetFile(pa.BufferReader(data)).schema_arrow.metadata
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return out + [finding(F.STR012, path, 0, "", "", f"cannot be read as Parquet ({first}): truncated or damaged; {FIX}")]
     problem = parquet_problem(metadata, table.name, parsed.sha256)
     if problem:
         out.append(finding(F.STR012, path, 0, "", "", f"{problem}; {FIX}"))

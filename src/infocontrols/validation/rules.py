@@ -117,7 +117,9 @@ def foreign_keys(ctx: Context) -> Iterable[Finding]:
             if ref is None:
                 continue
             cols = list(fk.fields)
-            present = frame.with_row_index("_row").filter(pl.all_horizontal([pl.col(c).is_not_null() for c in cols]))
+            shown = [*cols, *(["event_id"] if "event_id" in frame.columns and "event_id" not in cols else [])]
+            # Only the key (and the event it belongs to) is copied, not every column of the table.
+            present = frame.select(shown).with_row_index("_row").filter(pl.all_horizontal([pl.col(c).is_not_null() for c in cols]))
             if len(cols) == 1:
                 missing = present.filter(~pl.col(cols[0]).is_in(ref[fk.reference_fields[0]].implode()))
             else:
@@ -126,7 +128,7 @@ def foreign_keys(ctx: Context) -> Iterable[Finding]:
             rule = F.SRC002 if fk.reference_table == "event_sources" else F.KEY003
             ref_file = ctx.file(fk.reference_table)
             broken = ctx.carry.setdefault("events_with_broken_links", set())
-            rows_missing = missing.select(["_row", *cols, *(["event_id"] if "event_id" in frame.columns and "event_id" not in cols else [])]).to_dicts()
+            rows_missing = missing.select(["_row", *shown]).to_dicts()
             known = sorted(ref[fk.reference_fields[0]].drop_nulls().unique().to_list()) if rows_missing and len(cols) == 1 else []
             for r in rows_missing:
                 value = ",".join(str(r[c]) for c in cols)
@@ -659,8 +661,15 @@ def outlets_named_without_citation(ctx: Context) -> Iterable[Finding]:
     names = sorted((n for n in names if len(n) >= 3), key=len, reverse=True)
     if not names:
         return
+    # A name can match only in a sentence that contains it: find those in one pass, and compile
+    # the (slow to compile) pattern of every name only if there are any.
+    contains = pl.Series([sentence for *_, sentence in quiet], dtype=pl.String).str.contains_any(names)
+    if not contains.any():
+        return
     pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
-    for file, line_no, column, sentence in quiet:
+    for (file, line_no, column, sentence), candidate in zip(quiet, contains):
+        if not candidate:
+            continue
         match = pattern.search(sentence)
         if match:
             yield finding(F.CIT002, file, line_no, column, match.group(1), f"a sentence names {match.group(1)!r} without citing a source: add the source's ID in brackets, e.g. '... [so-...]'")
@@ -778,15 +787,29 @@ _HYGIENE = (
     (F.TXT004, lambda c: c.str.contains(r"^[=+\-@]"), "starts with '=', '+', '-' or '@', which spreadsheets run as a formula; reword it"),
     (F.TXT001, lambda c: c.str.normalize("NFC") != c, "is not in Unicode NFC form; `infocontrols fmt` normalises it"),
 )
-@lru_cache(maxsize=1)
-def _nfc_risk_class() -> str:
-    """A regex class of every character that can make text non-NFC.
 
-    Text is NFC unless it holds a character that NFC changes on its own (singletons,
-    composition exclusions, CJK compatibility ideographs) or one that can combine with the
-    character before it (combining marks, Hangul jamo). The first set is computed from the
-    Unicode database of this Python, once.
-    """
+
+# The characters _nfc_singles() finds, as a regex class body, for the Unicode versions of
+# Python 3.11 to 3.13 (the same set in each; another version computes its own). Computing
+# it scans every code point, a tenth of a second that every run would pay.
+_NFC_SINGLES_KNOWN = (
+    r"\x{340}-\x{341}\x{343}-\x{344}\x{374}\x{37E}\x{387}\x{958}-\x{95F}\x{9DC}-\x{9DD}"
+    r"\x{9DF}\x{A33}\x{A36}\x{A59}-\x{A5B}\x{A5E}\x{B5C}-\x{B5D}\x{F43}\x{F4D}\x{F52}"
+    r"\x{F57}\x{F5C}\x{F69}\x{F73}\x{F75}-\x{F76}\x{F78}\x{F81}\x{F93}\x{F9D}\x{FA2}"
+    r"\x{FA7}\x{FAC}\x{FB9}\x{1F71}\x{1F73}\x{1F75}\x{1F77}\x{1F79}\x{1F7B}\x{1F7D}"
+    r"\x{1FBB}\x{1FBE}\x{1FC9}\x{1FCB}\x{1FD3}\x{1FDB}\x{1FE3}\x{1FEB}\x{1FEE}-\x{1FEF}"
+    r"\x{1FF9}\x{1FFB}\x{1FFD}\x{2000}-\x{2001}\x{2126}\x{212A}-\x{212B}\x{2329}-\x{232A}"
+    r"\x{2ADC}\x{F900}-\x{FA0D}\x{FA10}\x{FA12}\x{FA15}-\x{FA1E}\x{FA20}\x{FA22}\x{FA25}-"
+    r"\x{FA26}\x{FA2A}-\x{FA6D}\x{FA70}-\x{FAD9}\x{FB1D}\x{FB1F}\x{FB2A}-\x{FB36}\x{FB38}-"
+    r"\x{FB3C}\x{FB3E}\x{FB40}-\x{FB41}\x{FB43}-\x{FB44}\x{FB46}-\x{FB4E}\x{1D15E}-"
+    r"\x{1D164}\x{1D1BB}-\x{1D1C0}\x{2F800}-\x{2FA1D}"
+)
+_NFC_SINGLES_VERSIONS = ("14.0.0", "15.0.0", "15.1.0")
+
+
+def _nfc_singles() -> str:
+    """A regex class body of the characters that NFC changes on their own (singletons,
+    composition exclusions, CJK compatibility ideographs), from this Python's Unicode database."""
     import sys
     import unicodedata
 
@@ -798,7 +821,21 @@ def _nfc_risk_class() -> str:
         if b != a + 1:
             ranges.append((start, a))
             start = None
-    body = "".join(f"\\x{{{x:X}}}" if x == y else f"\\x{{{x:X}}}-\\x{{{y:X}}}" for x, y in ranges)
+    return "".join(f"\\x{{{x:X}}}" if x == y else f"\\x{{{x:X}}}-\\x{{{y:X}}}" for x, y in ranges)
+
+
+@lru_cache(maxsize=1)
+def _nfc_risk_class() -> str:
+    """A regex class of every character that can make text non-NFC.
+
+    Text is NFC unless it holds a character that NFC changes on its own (singletons,
+    composition exclusions, CJK compatibility ideographs) or one that can combine with the
+    character before it (combining marks, Hangul jamo). The first set comes from the Unicode
+    database of this Python: recorded above for the versions it is known for, else computed once.
+    """
+    import unicodedata
+
+    body = _NFC_SINGLES_KNOWN if unicodedata.unidata_version in _NFC_SINGLES_VERSIONS else _nfc_singles()
     return "[" + body + "\\p{M}\\x{1100}-\\x{11FF}\\x{A960}-\\x{A97F}\\x{D7B0}-\\x{D7FF}]"
 
 
@@ -832,22 +869,59 @@ def text_hygiene(ctx: Context, table) -> Iterable[Finding]:
 
 
 # ---------------------------------------------------------------- codes
+def _iso_codes(database, root_key: str, attribute: str) -> frozenset[str]:
+    """One attribute of every entry of a pycountry database, read from its JSON file.
+
+    pycountry builds an object per entry (5,000 subdivisions: a few hundredths of a second);
+    the codes alone come straight from the file it reads. Should the file not have the
+    expected shape, pycountry's own objects are used.
+    """
+    import json
+
+    try:
+        with open(database.filename, encoding="utf-8") as handle:
+            return frozenset(entry[attribute] for entry in json.load(handle)[root_key])
+    except (AttributeError, OSError, ValueError, KeyError, TypeError):
+        return frozenset(getattr(entry, attribute) for entry in database)
+
+
 @lru_cache(maxsize=1)
 def _iso_countries() -> frozenset[str]:
     import pycountry
 
-    return frozenset(c.alpha_2 for c in pycountry.countries)
+    return _iso_codes(pycountry.countries, "3166-1", "alpha_2")
 
 
 @lru_cache(maxsize=1)
 def _iso_subdivisions() -> frozenset[str]:
     import pycountry
 
-    return frozenset(s.code for s in pycountry.subdivisions)
+    return _iso_codes(pycountry.subdivisions, "3166-2", "code")
+
+
+# Tags langcodes accepts (tests/test_fast_paths.py checks each against it), answered
+# without importing langcodes: its import compiles a regex of every registered subtag, a
+# tenth of a second. Any other tag is asked of langcodes.
+COMMON_LANGUAGE_TAGS = frozenset({
+    "ar", "bn", "bo", "cs", "da", "de", "en", "en-GB", "en-US", "es", "fa", "fi", "fr", "he", "hi",
+    "id", "it", "ja", "kk", "km", "ko", "ky", "lo", "mn", "ms", "my", "ne", "nl", "no", "pl", "pt",
+    "ru", "si", "sv", "ta", "th", "tl", "tr", "ug", "uk", "ur", "vi", "yue", "yue-Hant", "zh",
+    "zh-CN", "zh-HK", "zh-Hans", "zh-Hant", "zh-Hant-HK", "zh-Hant-TW", "zh-MO", "zh-TW",
+})
+
+
+@lru_cache(maxsize=1)
+def _iso_series() -> tuple[pl.Series, pl.Series]:
+    """The country and subdivision codes, each as a one-row list Series for ``is_in``, built once
+    (not per expression)."""
+    return (pl.Series(sorted(_iso_countries()), dtype=pl.String).implode(),
+            pl.Series(sorted(_iso_subdivisions()), dtype=pl.String).implode())
 
 
 @lru_cache(maxsize=4096)
 def _language_ok(tag: str) -> bool:
+    if tag in COMMON_LANGUAGE_TAGS:
+        return True
     import langcodes
 
     return langcodes.tag_is_valid(tag)
@@ -856,24 +930,25 @@ def _language_ok(tag: str) -> bool:
 @table_rule
 def iso_codes(ctx: Context, table) -> Iterable[Finding]:
     """ISO001, ISO002, ISO003: country, subdivision and language codes."""
-    countries, subdivisions = _iso_countries(), _iso_subdivisions()
     for frame in [ctx.frame(table.name)]:
         if frame is None:
             continue
         names = table.field_names
+        if {"country", "admin1", "jurisdiction"} & set(names):
+            countries, subdivisions = _iso_series()
         if "country" in names:
-            for r in rows(frame, pl.col("country").is_not_null() & ~pl.col("country").is_in(list(countries)), "country"):
+            for r in rows(frame, pl.col("country").is_not_null() & ~pl.col("country").is_in(countries), "country"):
                 yield finding(F.ISO001, table.path, line(r), "country", r["country"], f"{r['country']!r} is not an ISO 3166-1 alpha-2 country code")
         if "admin1" in names:
-            bad = pl.col("admin1").is_not_null() & ~pl.col("admin1").is_in(list(subdivisions))
+            bad = pl.col("admin1").is_not_null() & ~pl.col("admin1").is_in(subdivisions)
             for r in rows(frame, bad, "admin1"):
                 yield finding(F.ISO002, table.path, line(r), "admin1", r["admin1"], f"{r['admin1']!r} is not an ISO 3166-2 subdivision code")
             if "country" in names:
-                other = pl.col("admin1").is_in(list(subdivisions)) & (pl.col("admin1").str.slice(0, 2) != pl.col("country"))
+                other = pl.col("admin1").is_in(subdivisions) & (pl.col("admin1").str.slice(0, 2) != pl.col("country"))
                 for r in rows(frame, other.fill_null(False), "admin1", "country"):
                     yield finding(F.ISO002, table.path, line(r), "admin1", r["admin1"], f"{r['admin1']!r} is not a subdivision of country {r['country']!r}")
         if "jurisdiction" in names:
-            bad = pl.col("jurisdiction").is_not_null() & ~pl.col("jurisdiction").is_in(list(countries | subdivisions))
+            bad = pl.col("jurisdiction").is_not_null() & ~(pl.col("jurisdiction").is_in(countries) | pl.col("jurisdiction").is_in(subdivisions))
             for r in rows(frame, bad, "jurisdiction"):
                 yield finding(F.ISO002, table.path, line(r), "jurisdiction", r["jurisdiction"], f"{r['jurisdiction']!r} is neither an ISO 3166-1 country code nor an ISO 3166-2 subdivision code")
         if "language" in names:

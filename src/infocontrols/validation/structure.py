@@ -15,8 +15,6 @@ import sys
 from dataclasses import dataclass, field
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from .. import storage
 from ..contract import Contract, Table
@@ -197,7 +195,56 @@ def _check_header(data: bytes, table: Table, file: str) -> list[Finding]:
     return [finding(F.STR007, file, 1, "", first_line[:200], message)]
 
 
-def _read_cells(data: bytes, table: Table, file: str) -> tuple[pa.Table | None, list[Finding]]:
+def _read_plain(data: bytes, table: Table) -> pl.DataFrame | None:
+    """The cells of a file in the plain shape, read by polars; None for any other file.
+
+    Plain: valid UTF-8, LF line endings (no CR at all), a final LF, no blank line, and one
+    cell per field on every line, each cell either free of quotes and commas or wholly
+    quoted with doubled inner quotes (what `infocontrols fmt` and Python's csv module write).
+    On such a file pyarrow's parser, as :func:`_read_with_pyarrow` runs it, reads the same
+    cells, empty ones as null, one row per line (tests/test_fast_paths.py compares the two on
+    random files); on any other file it is pyarrow's reading, and its errors, that count.
+    Polars reads faster than pyarrow reads and hands over, and a package of plain files never
+    imports pyarrow (nor numpy, which pyarrow imports), which takes longer than validating
+    the real package does.
+    """
+    names = table.field_names
+    # A blank line is a row of nulls to polars and no row to pyarrow. With two fields or more
+    # the comma count below finds it; a one-field table is searched for one.
+    if not data.endswith(b"\n") or b"\r" in data or (len(names) == 1 and b"\n\n" in data):
+        return None
+    rows = data.count(b"\n") - 1
+    try:
+        frame = pl.read_csv(
+            data, has_header=True, schema={n: pl.String for n in names}, null_values=[""],
+            empty_string_is_null=True, truncate_ragged_lines=False, raise_if_empty=False,
+        )
+    except Exception:  # noqa: BLE001 - bad UTF-8, a stray quote, a line too long: pyarrow reads it, as before
+        return None
+    if frame.columns != names or frame.height != rows:  # a quoted cell spans lines
+        return None
+    # One cell per field on every line: the file's commas are then the separators, n - 1 on each
+    # line (the header's too), and those inside quoted cells, which are in the cells' values.
+    # A short line, which polars fills out with nulls, has fewer; polars refuses a long one.
+    in_cells = frame.select(pl.sum_horizontal(pl.all().str.count_matches(",", literal=True).sum())).item()
+    if data.count(b",") != (len(names) - 1) * (rows + 1) + (in_cells or 0):
+        return None
+    return frame
+
+
+def _read_cells(data: bytes, table: Table, file: str) -> tuple[object, list[Finding]]:
+    """The cells as text: a polars DataFrame (plain files), a ``pyarrow.Table`` (others), or None."""
+    plain = _read_plain(data, table)
+    if plain is not None:
+        return plain, []
+    return _read_with_pyarrow(data, table, file)
+
+
+def _read_with_pyarrow(data: bytes, table: Table, file: str):
+    """Parse with pyarrow's CSV reader: a ``pyarrow.Table`` of text, or None and the findings."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     names = table.field_names
     n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
@@ -315,13 +362,13 @@ def read_table(contract: Contract, table: Table) -> ParsedTable:
     parsed.findings += header_problems
     if header_problems:
         return parsed
-    arrow, problems = _read_cells(data, table, file)
+    cells, problems = _read_cells(data, table, file)
     parsed.findings += problems
-    if arrow is None:
+    if cells is None:
         return parsed
     del data  # the bytes are parsed: free them before converting, to bound peak memory
-    raw = pl.from_arrow(arrow)
-    del arrow
+    raw = cells if isinstance(cells, pl.DataFrame) else pl.from_arrow(cells)
+    del cells
     if raw.height == 0 and not table.empty_allowed:
         parsed.findings.append(finding(F.STR010, file, 1, "", "", "table has a header but no rows"))
     oversized = _oversized_cells(raw, file)
